@@ -1,0 +1,75 @@
+"""Small shared utilities: atomic file writes, data/cache directories, local RNG handling."""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["atomic_write", "data_dir", "cache_dir", "torch_rng_scope"]
+
+_PKG_ROOT = Path(__file__).resolve().parent
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode="w", **kwargs):
+    """Open a temporary file next to ``path`` and rename it over ``path`` only on success.
+
+    A crash or exception mid-write leaves the previous file (or nothing) in place, never a
+    half-written one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, **kwargs) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def data_dir(explicit=None) -> Path | None:
+    """Directory holding local copies of the benchmark files.
+
+    Order: the explicit argument, ``$DGLCLUST_DATA``, then ``../shared/datasets`` next to the source
+    checkout or the current directory. ``None`` when none exists (datasets then download).
+    """
+    if explicit is not None:
+        return Path(explicit).expanduser()
+    env = os.environ.get("DGLCLUST_DATA")
+    if env:
+        return Path(env).expanduser()
+    for base in (_PKG_ROOT.parent, Path.cwd()):
+        cand = base.parent / "shared" / "datasets"
+        if cand.is_dir():
+            return cand
+    return None
+
+
+def cache_dir() -> Path:
+    """Writable cache (processed datasets, pretrained AE weights): ``$DGLCLUST_CACHE`` or
+    ``~/.cache/dglclust``."""
+    env = os.environ.get("DGLCLUST_CACHE")
+    path = Path(env).expanduser() if env else Path.home() / ".cache" / "dglclust"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextlib.contextmanager
+def torch_rng_scope(seed):
+    """Seed torch's default CPU (and CUDA) generators for the block, then restore their state, so a
+    fit with ``random_state`` is reproducible without changing the caller's global RNG."""
+    import torch
+
+    if seed is None:
+        yield
+        return
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(int(seed))
+        yield

@@ -1,0 +1,58 @@
+"""Datasets for deep graph clustering.
+
+``load_dataset(name)`` returns a ``dgl.data.DGLDataset`` whose ``dataset[0]`` is a DGLGraph with
+``ndata["feat"]`` (float32), ``ndata["label"]`` (int64, 0-based) and ``dataset.num_classes``.
+Every graph is symmetric (each undirected edge in both directions), deduplicated and **without
+self-loops**; the propagation op adds ``I`` once. ``list_datasets()`` describes the registered
+names; ``from_arrays`` builds a graph from your own features (kNN graph when no edges are given).
+
+Raw files are read from ``data_dir`` / ``$DGLCLUST_DATA`` / ``../shared/datasets`` (read-only,
+sha256-verified), else downloaded into ``dglclust.utils.cache_dir()/raw`` (not when
+``DGLCLUST_OFFLINE=1``); processed graphs are cached in ``cache_dir()/processed``.
+
+Adding a dataset: subclass :class:`ClusteringDataset` in a new module, decorate it with
+``@register_dataset("name", nodes=..., features=..., classes=..., source=...)``, list its raw files
+with :func:`register_file`, and import the module below.
+"""
+from __future__ import annotations
+
+from ._files import (
+    FILES,
+    ChecksumMismatchError,
+    MissingDatasetFileError,
+    RemoteFile,
+    fetch,
+    register_file,
+)
+from .arrays import encode_labels, from_arrays
+from .base import ClusteringDataset
+from .registry import DATASETS, DatasetInfo, list_datasets, load_dataset, register_dataset
+
+# dataset modules: each registers its names on import
+from .sdcn import ACM, DBLP, USPS, CiteSeer  # noqa: E402
+from .citeseer_dgl import CiteSeerDGL  # noqa: E402
+from .digits import DIGITS_K, Digits  # noqa: E402
+
+__all__ = [
+    "load_dataset",
+    "list_datasets",
+    "register_dataset",
+    "from_arrays",
+    "encode_labels",
+    "ClusteringDataset",
+    "DatasetInfo",
+    "DATASETS",
+    "FILES",
+    "RemoteFile",
+    "register_file",
+    "fetch",
+    "MissingDatasetFileError",
+    "ChecksumMismatchError",
+    "ACM",
+    "DBLP",
+    "CiteSeer",
+    "CiteSeerDGL",
+    "USPS",
+    "Digits",
+    "DIGITS_K",
+]

@@ -1,0 +1,85 @@
+"""``from_arrays``: a clustering graph from your own feature matrix (and optional edges/labels)."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+
+from ..graph import from_edges, knn_graph
+from ..graph.build import check_features
+
+__all__ = ["from_arrays", "encode_labels"]
+
+
+def encode_labels(labels, num_nodes) -> torch.Tensor:
+    """Map labels (ints, strings, ...) to int64 ``0..C-1`` in sorted order of the distinct values
+    (``[0, 1, 2]`` stays, ``[1..6]`` becomes ``[0..5]``, ``["b", "a"]`` becomes ``[1, 0]``)."""
+    if isinstance(labels, torch.Tensor):
+        labels = labels.detach().cpu().numpy()
+    arr = np.asarray(labels)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(
+            f"labels must be 1-D (one label per node), got shape {arr.shape}; for one-hot labels "
+            "pass labels.argmax(1)"
+        )
+    if arr.shape[0] != num_nodes:
+        raise ValueError(
+            f"labels has {arr.shape[0]} entries but features has {num_nodes} rows; pass one label "
+            "per node, in the same order"
+        )
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise ValueError(
+            f"labels contain NaN or inf at {int((~np.isfinite(arr)).sum())} nodes; dglclust needs a "
+            "label for every node (or labels=None)"
+        )
+    _, inverse = np.unique(arr, return_inverse=True)
+    return torch.from_numpy(inverse.reshape(-1).astype(np.int64))
+
+
+def from_arrays(features, edges=None, labels=None, knn=10, metric="heat"):
+    """Build a clustering graph from user data.
+
+    Args:
+        features: ``(n, d)`` numeric array or tensor (any ``d``); stored as float32 in
+            ``ndata["feat"]``. NaN/inf rows are rejected.
+        edges: optional edge list, ``(E, 2)``, ``(2, E)`` or a ``(src, dst)`` tuple of 0-based ids in
+            ``0..n-1``. When ``None``, a kNN graph with ``knn`` neighbours and ``metric``
+            (``"heat"``/``"cosine"``/``"ip"``) is built by :func:`dglclust.graph.knn_graph`.
+        labels: optional ``(n,)`` ground truth (any hashable dtype), re-encoded to int64 ``0..C-1``
+            (sorted distinct values) in ``ndata["label"]``.
+        knn: neighbours of the kNN graph when ``edges`` is ``None`` (must be ``< n``).
+        metric: kNN similarity.
+
+    Returns:
+        A CPU DGLGraph, symmetric, deduplicated and without self-loops (the propagation op adds
+        ``I``), with ``ndata["feat"]`` and, when given, ``ndata["label"]``.
+
+    Example:
+        >>> import numpy as np, dglclust
+        >>> x = np.random.default_rng(0).normal(size=(50, 4))
+        >>> g = dglclust.data.from_arrays(x, knn=5)
+        >>> g.num_nodes(), g.ndata["feat"].dtype
+        (50, torch.float32)
+        >>> dglclust.data.from_arrays(x, edges=[[0, 1], [1, 2]]).num_edges()
+        4
+    """
+    x = check_features(features)
+    n = x.shape[0]
+    if edges is None:
+        if isinstance(knn, bool) or not isinstance(knn, numbers.Integral) or knn < 1:
+            raise ValueError(f"knn must be a positive integer number of neighbours, got {knn!r}")
+        if knn >= n:
+            raise ValueError(
+                f"knn={knn} neighbours requested but features has only {n} rows: knn must be at "
+                f"most n - 1 = {n - 1}; pass a smaller knn or give edges"
+            )
+        g = knn_graph(x, int(knn), metric)
+    else:
+        g = from_edges(edges, n)
+    g.ndata["feat"] = x.to(torch.float32).cpu().contiguous()
+    if labels is not None:
+        g.ndata["label"] = encode_labels(labels, n)
+    return g

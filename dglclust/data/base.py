@@ -1,0 +1,172 @@
+"""``ClusteringDataset``: the DGLDataset base class of every built-in dataset.
+
+Flow (as ``dgl.data.DGLDataset``): ``download -> process -> save`` on the first load, ``load`` on
+later ones.
+
+* ``download()`` resolves each raw file of :meth:`ClusteringDataset.raw_files` through
+  :func:`dglclust.data._files.fetch`: a local copy in the data directory (sha256-verified, never
+  written to), else the download cache, else a verified download; so the online and offline paths
+  run the same ``process()``.
+* ``process()`` calls the subclass's :meth:`ClusteringDataset.build` and turns its arrays into a
+  DGLGraph following the graph convention (symmetric, deduplicated, no self-loops) with
+  ``ndata["feat"]`` float32 and ``ndata["label"]`` int64 0-based.
+* ``save()`` / ``load()`` use ``<cache>/processed/<name>/<name>_<hash>.{bin,json}``, where the hash
+  covers the dataset name, its processing version and every option (e.g. ``k``).
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .._compat import import_dgl
+from ..graph import from_edges
+from ..utils import atomic_write, cache_dir
+from ._files import fetch, resolve_data_dir
+
+dgl = import_dgl()
+from dgl.data import DGLDataset  # noqa: E402
+
+__all__ = ["ClusteringDataset"]
+
+
+class ClusteringDataset(DGLDataset):
+    """Base class: one attributed graph with ground-truth labels.
+
+    Subclasses set ``name_`` (registry name) and ``version`` (bump when processing changes), and
+    implement :meth:`raw_files` and :meth:`build`. ``options`` (a dict of the keyword options that
+    change the result) enter the cache hash.
+
+    Attributes:
+        num_classes: number of ground-truth classes.
+        options: the options dict.
+        paths: ``{relative path: local Path}`` of the raw files used (empty after a cache hit).
+    """
+
+    name_: str = ""
+    version: int = 1
+
+    def __init__(self, data_dir=None, options=None, force_reload=False, verbose=False, transform=None):
+        self._data_dir_arg = data_dir
+        self.options = dict(options or {})
+        self.paths: dict[str, Path] = {}
+        self._g = None
+        self._num_classes = None
+        root = resolve_data_dir(data_dir)
+        raw_dir = root if root is not None else cache_dir() / "raw"
+        hash_key = (self.name_, self.version, tuple(sorted(self.options.items())))
+        super().__init__(
+            name=self.name_,
+            url=None,
+            raw_dir=str(raw_dir),
+            save_dir=str(cache_dir() / "processed"),
+            hash_key=hash_key,
+            force_reload=force_reload,
+            verbose=verbose,
+            transform=transform,
+        )
+
+    # ---- to implement -----------------------------------------------------------------------
+    def raw_files(self) -> list[str]:
+        """Relative paths (keys of ``dglclust.data._files.FILES``) this dataset reads."""
+        return []
+
+    def build(self, paths: dict) -> dict:
+        """Read the raw files; return ``{"features": (n, d) array, "labels": (n,) 0-based ints,
+        "edges": (E, 2) / (2, E) / (src, dst) ids}`` (directed or not, duplicates and self-loops
+        allowed: they are normalized here) and optionally ``"num_classes"``."""
+        raise NotImplementedError
+
+    # ---- DGLDataset flow --------------------------------------------------------------------
+    def _download(self):
+        # DGLDataset skips download() when raw_dir/name exists; we always resolve and verify the
+        # individual files (cheap: verification results are cached by path, size and mtime).
+        self.download()
+
+    def download(self):
+        self.paths = {rel: fetch(rel, self._data_dir_arg) for rel in self.raw_files()}
+
+    def process(self):
+        out = self.build(self.paths)
+        feat = torch.as_tensor(np.asarray(out["features"]), dtype=torch.float32).contiguous()
+        label = torch.as_tensor(np.asarray(out["labels"]), dtype=torch.int64).reshape(-1)
+        n = feat.shape[0]
+        if label.numel() != n:
+            raise ValueError(
+                f"{self.name_}: {label.numel()} labels for {n} nodes; the raw files are inconsistent"
+            )
+        if n and int(label.min()) < 0:
+            raise ValueError(f"{self.name_}: labels must be 0-based, found {int(label.min())}")
+        g = from_edges(out["edges"], n)
+        g.ndata["feat"] = feat
+        g.ndata["label"] = label
+        self._g = g
+        self._num_classes = int(out.get("num_classes") or (int(label.max()) + 1 if n else 0))
+
+    @property
+    def save_path(self):
+        return os.path.join(self.save_dir, self.name)
+
+    def _file(self, ext):
+        return os.path.join(self.save_path, f"{self.name}_{self.hash}.{ext}")
+
+    def has_cache(self):
+        return os.path.exists(self._file("bin")) and os.path.exists(self._file("json"))
+
+    def save(self):
+        os.makedirs(self.save_path, exist_ok=True)
+        target = self._file("bin")
+        tmp = f"{target}.{os.getpid()}.tmp"
+        try:
+            dgl.save_graphs(tmp, [self._g])
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        info = {
+            "name": self.name_,
+            "version": self.version,
+            "options": {k: v for k, v in self.options.items()},
+            "num_classes": self._num_classes,
+        }
+        with atomic_write(self._file("json"), "w") as fh:
+            json.dump(info, fh, indent=1, default=str)
+
+    def load(self):
+        with open(self._file("json")) as fh:
+            info = json.load(fh)
+        if info.get("version") != self.version or info.get("name") != self.name_:
+            raise ValueError("stale cache")  # DGLDataset then re-processes
+        graphs, _ = dgl.load_graphs(self._file("bin"))
+        self._g = graphs[0]
+        self._num_classes = int(info["num_classes"])
+
+    # ---- access -----------------------------------------------------------------------------
+    @property
+    def num_classes(self) -> int:
+        return self._num_classes
+
+    @property
+    def graph(self):
+        """The graph (``self[0]``)."""
+        return self[0]
+
+    def __getitem__(self, idx):
+        if idx not in (0, -1):
+            raise IndexError(f"{self.name_} holds a single graph; index 0, got {idx}")
+        g = self._g
+        return self._transform(g) if self._transform is not None else g
+
+    def __len__(self):
+        return 1
+
+    def __repr__(self):
+        g = self._g
+        return (
+            f"{type(self).__name__}(name={self.name_!r}, nodes={g.num_nodes()}, "
+            f"edges={g.num_edges()}, features={tuple(g.ndata['feat'].shape)[1]}, "
+            f"classes={self.num_classes}, options={self.options})"
+        )

@@ -1,0 +1,20 @@
+"""Shared pytest fixtures (kept minimal)."""
+from pathlib import Path
+
+import pytest
+
+import dglclust  # noqa: F401  (installs the DGL shim before any test imports dgl)
+from dglclust.utils import data_dir
+
+
+@pytest.fixture(scope="session")
+def shared_data_dir() -> Path:
+    """The shared benchmark data folder (``$DGLCLUST_DATA`` or ``../shared/datasets``); tests that
+    use it are skipped when it is absent."""
+    d = data_dir()
+    if d is None or not (d / "SOURCES.md").is_file():
+        pytest.skip(
+            "shared dataset folder not found: set DGLCLUST_DATA to the folder holding SOURCES.md "
+            "(default ../shared/datasets next to the checkout)"
+        )
+    return d

@@ -106,8 +106,9 @@ def resolve_estimator(model):
         return _get_estimator(model)
     except (KeyError, ValueError, LookupError) as exc:
         names = _estimator_names()
-        avail = f" Available: {', '.join(names)}." if names else ""
-        raise UsageError(f"unknown model {model!r}.{avail} ({_msg(exc)})") from None
+        if names:
+            raise UsageError(f"unknown model {model!r}. Available: {', '.join(names)}.") from None
+        raise UsageError(f"unknown model {model!r} ({_msg(exc)})") from None
 
 
 def load_graph(dataset, data_dir=None):

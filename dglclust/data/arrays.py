@@ -68,6 +68,7 @@ def from_arrays(features, edges=None, labels=None, knn=10, metric="heat"):
     """
     x = check_features(features)
     n = x.shape[0]
+    label = encode_labels(labels, n) if labels is not None else None
     if edges is None:
         if isinstance(knn, bool) or not isinstance(knn, numbers.Integral) or knn < 1:
             raise ValueError(f"knn must be a positive integer number of neighbours, got {knn!r}")
@@ -80,6 +81,6 @@ def from_arrays(features, edges=None, labels=None, knn=10, metric="heat"):
     else:
         g = from_edges(edges, n)
     g.ndata["feat"] = x.to(torch.float32).cpu().contiguous()
-    if labels is not None:
-        g.ndata["label"] = encode_labels(labels, n)
+    if label is not None:
+        g.ndata["label"] = label
     return g

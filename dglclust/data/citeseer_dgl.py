@@ -1,6 +1,6 @@
 """``citeseer-dgl``: CiteSeer through DGL's own ``dgl.data.CiteseerGraphDataset``.
 
-The Planetoid raw files are resolved by :func:`dglclust.data._files.fetch` (local copy in
+On a processed-cache miss the Planetoid raw files are resolved by :func:`dglclust.data._files.fetch` (local copy in
 ``<data>/dgl/citeseer_d6836239/``, verified by sha256, else a verified download into the cache), so
 DGL never downloads its zip. DGL's processed cache goes to ``<cache>/processed/citeseer-dgl/``,
 never into the read-only data directory.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 from .._compat import import_dgl
 from ..graph import canonicalize
@@ -46,7 +47,21 @@ class CiteSeerDGL(CiteseerGraphDataset):
     version = 1
 
     def __init__(self, data_dir=None, force_reload=False, verbose=False, transform=None):
-        paths = [fetch(f"{_RAW_DIR}/ind.citeseer.{s}", data_dir) for s in _SUFFIXES]
+        self._dglclust_data_dir = data_dir
+        # where previously gathered/downloaded raw files would be; replaced by _download()
+        self._dglclust_raw_path = str(cache_dir() / "raw" / _RAW_DIR)
+        self._dglclust_save_path = str(cache_dir() / "processed" / "citeseer-dgl" / f"v{self.version}")
+        super().__init__(
+            raw_dir=str(Path(self._dglclust_raw_path).parent),
+            force_reload=force_reload,
+            verbose=verbose,
+            transform=transform,
+        )
+
+    def _download(self):
+        # Called by DGLDataset only when the processed cache is missing: resolve and verify the raw
+        # files (data dir, else download cache, else download) instead of DGL's zip download.
+        paths = [fetch(f"{_RAW_DIR}/ind.citeseer.{s}", self._dglclust_data_dir) for s in _SUFFIXES]
         parents = {p.parent for p in paths}
         if len(parents) == 1:
             raw = parents.pop()
@@ -57,10 +72,7 @@ class CiteSeerDGL(CiteseerGraphDataset):
                 if p.parent != raw:
                     shutil.copyfile(p, raw / p.name)
         self._dglclust_raw_path = str(raw)
-        self._dglclust_save_path = str(cache_dir() / "processed" / "citeseer-dgl" / f"v{self.version}")
-        super().__init__(
-            raw_dir=str(raw.parent), force_reload=force_reload, verbose=verbose, transform=transform
-        )
+        self._raw_dir = str(raw.parent)
 
     @property
     def raw_path(self):

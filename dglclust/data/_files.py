@@ -40,12 +40,17 @@ __all__ = [
 ]
 
 _SDCN = "https://raw.githubusercontent.com/bdy9527/SDCN/da6bb007b7d07362ac04db3e146b4944e2acb883"
-_KIPF = "https://raw.githubusercontent.com/tkipf/gcn/39a4089fe72ad9f055ed6fdb9746abdcfebc4d81/gcn/data"
+_KIPF = (
+    "https://raw.githubusercontent.com/tkipf/gcn/39a4089fe72ad9f055ed6fdb9746abdcfebc4d81/gcn/data"
+)
 _MAGNN = (
     "https://raw.githubusercontent.com/liuhao33/MSGNN2/3072db85b38c99e8cce15e8e64cf2a3af0ffabd4/"
     "data/DBLP_processed"
 )
-_O2MAC = "https://raw.githubusercontent.com/googlebaba/WWW2020-O2MAC/f663628eddd253c23c5c60f5a098c1ad38e92e6d/data"
+_O2MAC = (
+    "https://raw.githubusercontent.com/googlebaba/WWW2020-O2MAC/"
+    "f663628eddd253c23c5c60f5a098c1ad38e92e6d/data"
+)
 _NIUERS = (
     "https://raw.githubusercontent.com/niuers/Learning-From-Data-A-Short-Course/"
     "879a698b960e5867f7c2b11f8938fa89c3d21839/data"
@@ -268,7 +273,8 @@ def fetch(path: str, data_dir=None) -> Path:
     where = (
         f"not found at {root / rf.path}"
         if root is not None
-        else "not found (no data directory: DGLCLUST_DATA is unset and ../shared/datasets does not exist)"
+        else "not found (no data directory: DGLCLUST_DATA is unset and ../shared/datasets "
+        "does not exist)"
     )
     target = root if root is not None else Path("<data dir>")
     raise MissingDatasetFileError(

@@ -32,8 +32,8 @@ def encode_labels(labels, num_nodes) -> torch.Tensor:
         )
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise ValueError(
-            f"labels contain NaN or inf at {int((~np.isfinite(arr)).sum())} nodes; dglclust needs a "
-            "label for every node (or labels=None)"
+            f"labels contain NaN or inf at {int((~np.isfinite(arr)).sum())} nodes; dglclust "
+            "needs a label for every node (or labels=None)"
         )
     _, inverse = np.unique(arr, return_inverse=True)
     return torch.from_numpy(inverse.reshape(-1).astype(np.int64))
@@ -45,8 +45,8 @@ def from_arrays(features, edges=None, labels=None, knn=10, metric="heat"):
     Args:
         features: ``(n, d)`` numeric array or tensor (any ``d``); stored as float32 in
             ``ndata["feat"]``. NaN/inf rows are rejected.
-        edges: optional edge list, ``(E, 2)``, ``(2, E)`` or a ``(src, dst)`` tuple of 0-based ids in
-            ``0..n-1``. When ``None``, a kNN graph with ``knn`` neighbours and ``metric``
+        edges: optional edge list, ``(E, 2)``, ``(2, E)`` or a ``(src, dst)`` tuple of 0-based
+            ids in ``0..n-1``. When ``None``, a kNN graph with ``knn`` neighbours and ``metric``
             (``"heat"``/``"cosine"``/``"ip"``) is built by :func:`dglclust.graph.knn_graph`.
         labels: optional ``(n,)`` ground truth (any hashable dtype), re-encoded to int64 ``0..C-1``
             (sorted distinct values) in ``ndata["label"]``.

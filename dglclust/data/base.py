@@ -49,7 +49,9 @@ class ClusteringDataset(DGLDataset):
     name_: str = ""
     version: int = 1
 
-    def __init__(self, data_dir=None, options=None, force_reload=False, verbose=False, transform=None):
+    def __init__(
+        self, data_dir=None, options=None, force_reload=False, verbose=False, transform=None
+    ):
         self._data_dir_arg = data_dir
         self.options = dict(options or {})
         self.paths: dict[str, Path] = {}
@@ -96,7 +98,8 @@ class ClusteringDataset(DGLDataset):
         n = feat.shape[0]
         if label.numel() != n:
             raise ValueError(
-                f"{self.name_}: {label.numel()} labels for {n} nodes; the raw files are inconsistent"
+                f"{self.name_}: {label.numel()} labels for {n} nodes; the raw files are "
+                "inconsistent"
             )
         if n and int(label.min()) < 0:
             raise ValueError(f"{self.name_}: labels must be 0-based, found {int(label.min())}")

@@ -1,9 +1,10 @@
 """``citeseer-dgl``: CiteSeer through DGL's own ``dgl.data.CiteseerGraphDataset``.
 
-On a processed-cache miss the Planetoid raw files are resolved by :func:`dglclust.data._files.fetch` (local copy in
-``<data>/dgl/citeseer_d6836239/``, verified by sha256, else a verified download into the cache), so
-DGL never downloads its zip. DGL's processed cache goes to ``<cache>/processed/citeseer-dgl/``,
-never into the read-only data directory.
+On a processed-cache miss the Planetoid raw files are resolved by
+:func:`dglclust.data._files.fetch` (local copy in ``<data>/dgl/citeseer_d6836239/``, verified by
+sha256, else a verified download into the cache), so DGL never downloads its zip. DGL's
+processed cache goes to ``<cache>/processed/citeseer-dgl/``, never into the read-only data
+directory.
 
 Differences from ``citeseer`` (SDCN layout): features are DGL's row-normalized ones (each row sums
 to 1, zero rows stay zero) and the graph carries DGL's ``train_mask`` / ``val_mask`` /
@@ -36,7 +37,8 @@ _SUFFIXES = ("x", "y", "tx", "ty", "allx", "ally", "graph", "test.index")
     nodes=3327,
     features=3703,
     classes=6,
-    source="Planetoid ind.citeseer.* through dgl.data.CiteseerGraphDataset (row-normalized features)",
+    source="Planetoid ind.citeseer.* through dgl.data.CiteseerGraphDataset "
+    "(row-normalized features)",
     description="CiteSeer via DGL's loader, same nodes/labels/edges as 'citeseer'",
 )
 class CiteSeerDGL(CiteseerGraphDataset):
@@ -50,7 +52,9 @@ class CiteSeerDGL(CiteseerGraphDataset):
         self._dglclust_data_dir = data_dir
         # where previously gathered/downloaded raw files would be; replaced by _download()
         self._dglclust_raw_path = str(cache_dir() / "raw" / _RAW_DIR)
-        self._dglclust_save_path = str(cache_dir() / "processed" / "citeseer-dgl" / f"v{self.version}")
+        self._dglclust_save_path = str(
+            cache_dir() / "processed" / "citeseer-dgl" / f"v{self.version}"
+        )
         super().__init__(
             raw_dir=str(Path(self._dglclust_raw_path).parent),
             force_reload=force_reload,

@@ -52,7 +52,9 @@ def register_dataset(name, *, nodes=None, features=None, classes=None, source=""
 
     def deco(factory):
         if key in DATASETS and DATASETS[key].factory is not factory:
-            raise ValueError(f"dataset name {key!r} is already registered by {DATASETS[key].factory!r}")
+            raise ValueError(
+                f"dataset name {key!r} is already registered by {DATASETS[key].factory!r}"
+            )
         DATASETS[key] = DatasetInfo(key, factory, nodes, features, classes, source, description)
         return factory
 

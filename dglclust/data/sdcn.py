@@ -69,7 +69,8 @@ class ACM(ClusteringDataset):
     nodes=4057,
     features=334,
     classes=4,
-    source="MAGNN DBLP (features_0.npz, labels.npy, adjM.npz, node_types.npy); author-paper-author graph",
+    source="MAGNN DBLP (features_0.npz, labels.npy, adjM.npz, node_types.npy); "
+    "author-paper-author graph",
     description="DBLP authors, bag-of-words features, co-author graph, 4 research areas "
     "(MAGNN node order, not SDCN's)",
 )
@@ -90,7 +91,8 @@ class DBLP(ClusteringDataset):
         super().__init__(data_dir, {}, force_reload, verbose, transform)
 
     def raw_files(self):
-        return [self._DIR + f for f in ("features_0.npz", "labels.npy", "adjM.npz", "node_types.npy")]
+        names = ("features_0.npz", "labels.npy", "adjM.npz", "node_types.npy")
+        return [self._DIR + f for f in names]
 
     def build(self, paths):
         import scipy.sparse as sp
@@ -104,8 +106,8 @@ class DBLP(ClusteringDataset):
         papers = np.flatnonzero(types == 1)
         if authors.size != feat.shape[0] or not np.array_equal(authors, np.arange(authors.size)):
             raise ValueError(
-                f"dblp: expected the {feat.shape[0]} authors to be the first nodes of adjM.npz, got "
-                f"{authors.size} type-0 nodes"
+                f"dblp: expected the {feat.shape[0]} authors to be the first nodes of adjM.npz, "
+                f"got {authors.size} type-0 nodes"
             )
         ap = adj[authors][:, papers]
         ap.data[:] = 1
@@ -205,9 +207,9 @@ class USPS(ClusteringDataset):
     10 classes.
 
     Args:
-        k: neighbours of the kNN graph. With ``graph="sdcn"`` (default) one of 1, 3, 5, 10, selecting
-            SDCN's ``usps{k}_graph.txt`` (default 3, SDCN's choice). With ``graph="knn"`` any
-            ``1 <= k < 9298``.
+        k: neighbours of the kNN graph. With ``graph="sdcn"`` (default) one of 1, 3, 5, 10,
+            selecting SDCN's ``usps{k}_graph.txt`` (default 3, SDCN's choice). With
+            ``graph="knn"`` any ``1 <= k < 9298``.
         graph: ``"sdcn"`` (SDCN's published kNN graph files) or ``"knn"`` (build with
             :func:`dglclust.graph.knn_graph`; with ``metric="heat"`` this reproduces SDCN's files).
         metric: similarity for ``graph="knn"``: ``"heat"``, ``"cosine"`` or ``"ip"``.
@@ -222,7 +224,10 @@ class USPS(ClusteringDataset):
     def __init__(self, data_dir=None, k=3, graph="sdcn", metric="heat", force_reload=False,
                  verbose=False, transform=None):
         if graph not in ("sdcn", "knn"):
-            raise ValueError(f"usps: graph must be 'sdcn' (SDCN's kNN files) or 'knn' (build our own), got {graph!r}")
+            raise ValueError(
+                "usps: graph must be 'sdcn' (SDCN's kNN files) or 'knn' (build our own), "
+                f"got {graph!r}"
+            )
         if graph == "sdcn" and k not in self.SDCN_K:
             raise ValueError(
                 f"usps: SDCN ships kNN graphs for k in {self.SDCN_K}, got k={k!r}; pick one of "

@@ -40,7 +40,8 @@ def check_features(features, name="features") -> torch.Tensor:
             arr = np.asarray(features)
         except Exception as exc:  # ragged lists and the like
             raise ValueError(
-                f"{name} must be a 2-D numeric array (nodes x features); could not convert it: {exc}"
+                f"{name} must be a 2-D numeric array (nodes x features); could not convert "
+                f"it: {exc}"
             ) from exc
         if arr.dtype == object or not (
             np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_
@@ -56,7 +57,9 @@ def check_features(features, name="features") -> torch.Tensor:
             f"{name} must be 2-D (nodes x features), got shape {tuple(x.shape)}{hint}"
         )
     if x.shape[0] == 0 or x.shape[1] == 0:
-        raise ValueError(f"{name} is empty: shape {tuple(x.shape)}; need at least one node and one feature")
+        raise ValueError(
+            f"{name} is empty: shape {tuple(x.shape)}; need at least one node and one feature"
+        )
     if x.is_complex():
         raise ValueError(f"{name} must be real-valued, got dtype {x.dtype}")
     if x.dtype != torch.float64:
@@ -96,7 +99,9 @@ def _as_index_tensor(a, what) -> torch.Tensor:
         try:
             arr = np.asarray(a)
         except Exception as exc:  # ragged nested lists
-            raise ValueError(f"{what} must be a rectangular integer array; could not convert it: {exc}") from exc
+            raise ValueError(
+                f"{what} must be a rectangular integer array; could not convert it: {exc}"
+            ) from exc
         if arr.dtype.kind not in "biuf":
             raise ValueError(f"{what} must hold integer node ids, got dtype {arr.dtype}")
         if arr.dtype.kind in "iu":
@@ -156,7 +161,9 @@ def symmetrize(src, dst, num_nodes):
     src = _as_index_tensor(src, "src").reshape(-1)
     dst = _as_index_tensor(dst, "dst").reshape(-1)
     if src.numel() != dst.numel():
-        raise ValueError(f"src and dst must have the same length, got {src.numel()} and {dst.numel()}")
+        raise ValueError(
+            f"src and dst must have the same length, got {src.numel()} and {dst.numel()}"
+        )
     _check_range(src, n)
     _check_range(dst, n)
     s = torch.cat([src, dst])
@@ -173,7 +180,8 @@ def _split_edges(edges):
         dst = _as_index_tensor(edges[1], "edges").reshape(-1)
         if src.numel() != dst.numel():
             raise ValueError(
-                f"edges given as (src, dst) must have equal lengths, got {src.numel()} and {dst.numel()}"
+                "edges given as (src, dst) must have equal lengths, got "
+                f"{src.numel()} and {dst.numel()}"
             )
         return src, dst
     try:
@@ -202,7 +210,8 @@ def from_edges(edges, num_nodes):
     Args:
         edges: integer node ids as an array of shape ``(E, 2)`` (one ``src dst`` pair per row, like
             SDCN's ``graph/<name>_graph.txt``), ``(2, E)``, or a ``(src, dst)`` *tuple* of 1-D
-            arrays. A ``(2, 2)`` array is read as ``(E, 2)``. Integral floats (``np.loadtxt``) are accepted.
+            arrays. A ``(2, 2)`` array is read as ``(E, 2)``. Integral floats (``np.loadtxt``)
+            are accepted.
         num_nodes: number of nodes; ids must lie in ``0..num_nodes-1``.
 
     Returns:
@@ -224,7 +233,8 @@ def from_edges(edges, num_nodes):
 # kNN
 # --------------------------------------------------------------------------------------------
 def knn_indices(x, k, metric="heat", *, tile_size=None, device=None) -> torch.Tensor:
-    """Indices of each node's ``k`` most similar *other* nodes, shape ``(n, k)``, most similar first.
+    """Indices of each node's ``k`` most similar *other* nodes, shape ``(n, k)``, most similar
+    first.
 
     Same selection as :func:`knn_graph` (see there for the metrics); computed in row tiles so the
     ``n x n`` similarity matrix is never stored. Returned on the CPU.
@@ -242,15 +252,17 @@ def knn_indices(x, k, metric="heat", *, tile_size=None, device=None) -> torch.Te
     sq = (x * x).sum(dim=1) if metric == "heat" else None
     if tile_size is None:
         tile_size = max(1, min(n, _TILE_ELEMENTS // n))
-    elif isinstance(tile_size, bool) or not isinstance(tile_size, numbers.Integral) or tile_size < 1:
+    elif (
+        isinstance(tile_size, bool) or not isinstance(tile_size, numbers.Integral) or tile_size < 1
+    ):
         raise ValueError(f"tile_size must be a positive integer, got {tile_size!r}")
     out = torch.empty((n, k), dtype=torch.int64, device=dev)
     for start in range(0, n, int(tile_size)):
         stop = min(n, start + int(tile_size))
         sim = x[start:stop] @ x.T
         if sq is not None:
-            # -||xi - xj||^2 + ||xi||^2 = 2 xi.xj - ||xj||^2: same order within row i as the heat
-            # kernel exp(-||xi - xj||^2 / t) and as Euclidean distance (the row constant is dropped).
+            # -||xi - xj||^2 + ||xi||^2 = 2 xi.xj - ||xj||^2: same order within row i as the
+            # heat kernel exp(-||xi - xj||^2 / t) and as Euclidean distance (row constant dropped).
             sim.mul_(2).sub_(sq)
         rows = torch.arange(stop - start, device=dev)
         sim[rows, rows + start] = -float("inf")  # never pick the node itself
@@ -272,8 +284,9 @@ def knn_graph(x, k, metric="heat", *, tile_size=None, device=None):
 
     Similarities are computed in row tiles of ``tile_size`` rows with torch on ``device`` (default:
     ``x``'s device), keeping memory at ``tile_size x n`` instead of ``n x n``; float64 input is
-    computed in float64, anything else in float32. Ties are broken arbitrarily. Differs from SDCN's
-    ``calcu_graph.py`` only when a node has exact duplicates (SDCN may then keep ``k+1`` neighbours).
+    computed in float64, anything else in float32. Ties are broken arbitrarily. Differs from
+    SDCN's ``calcu_graph.py`` only when a node has exact duplicates (SDCN may then keep ``k+1``
+    neighbours).
 
     Returns:
         A CPU DGLGraph with ``n`` nodes, symmetric, deduplicated and **without self-loops** (the

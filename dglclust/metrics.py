@@ -79,8 +79,8 @@ def _as_labels(x, name: str) -> np.ndarray:
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(
-                f"{name} must contain integer labels, got non-integer value {float(arr[i])!r} at index "
-                f"{i}; pass cluster/class ids (e.g. soft_assignments_.argmax(1)), not scores or "
+                f"{name} must contain integer labels, got non-integer value {float(arr[i])!r} at "
+                f"index {i}; pass cluster/class ids (e.g. soft_assignments_.argmax(1)), not scores or "
                 "probabilities"
             )
         return arr.astype(np.int64)
@@ -254,8 +254,8 @@ def davies_bouldin(embedding, labels) -> float:
     if bad.any():
         raise ValueError(
             f"embedding contains NaN or inf in {int(bad.sum())} of {emb.shape[0]} rows (first: row "
-            f"{int(np.flatnonzero(bad)[0])}); the model likely diverged: lower the learning rate or "
-            "check the input features for NaN"
+            f"{int(np.flatnonzero(bad)[0])}); the model likely diverged: lower the learning rate "
+            "or check the input features for NaN"
         )
     lab = _as_labels(labels, "labels")
     if lab.shape[0] != emb.shape[0]:

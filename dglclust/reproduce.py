@@ -425,7 +425,10 @@ def _pm(stats, digits=2):
 
 def _render(headers, rows):
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
-    line = lambda cells: " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+
+    def line(cells):
+        return " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
+
     sep = "-+-".join("-" * w for w in widths)
     return "\n".join([line(headers), sep, *(line(r) for r in rows)])
 

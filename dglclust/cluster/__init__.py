@@ -1,0 +1,21 @@
+"""scikit-learn-style clustering estimators (``fit``, ``fit_predict``, ``labels_``)."""
+from .base import BaseClusterer, check_graph
+from .estimators import AEKMeans, DEC, IDEC, SDCN
+
+ESTIMATORS = {
+    "ae": AEKMeans,
+    "dec": DEC,
+    "idec": IDEC,
+    "sdcn": SDCN,
+}
+
+
+def get_estimator(name: str):
+    """Estimator class registered under ``name`` (case-insensitive)."""
+    try:
+        return ESTIMATORS[name.lower()]
+    except KeyError:
+        raise KeyError(f"unknown model {name!r}; available: {sorted(ESTIMATORS)}") from None
+
+
+__all__ = ["BaseClusterer", "check_graph", "ESTIMATORS", "get_estimator", "AEKMeans", "DEC", "IDEC", "SDCN"]

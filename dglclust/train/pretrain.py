@@ -1,0 +1,124 @@
+"""Autoencoder pretraining, part of the library (no shipped .pkl weights) and cached on disk.
+
+The cache key is a hash of the data, the architecture, the pretraining config and the seed, so a
+second fit with the same settings reuses the weights and any change retrains.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..utils import atomic_write, cache_dir
+
+__all__ = ["pretrain_autoencoder", "fingerprint"]
+
+_VERSION = 1
+
+
+def fingerprint(*parts) -> str:
+    """sha256 over tensors/arrays (by bytes) and JSON-able objects."""
+    h = hashlib.sha256()
+    for p in parts:
+        if isinstance(p, torch.Tensor):
+            t = p.detach().to("cpu").contiguous()
+            h.update(str((tuple(t.shape), str(t.dtype))).encode())
+            h.update(t.numpy().tobytes() if t.dtype != torch.bfloat16 else t.float().numpy().tobytes())
+        elif isinstance(p, np.ndarray):
+            h.update(str((p.shape, str(p.dtype))).encode())
+            h.update(np.ascontiguousarray(p).tobytes())
+        else:
+            h.update(json.dumps(p, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def _loss_fn(module: nn.Module, loss: str, precision: str = "fp32"):
+    from .precision import autocast
+
+    if loss == "mse":
+        def f(xb):
+            with autocast(xb.device, precision):
+                out = module(xb)
+            x_hat = out[0] if isinstance(out, tuple) else out
+            return torch.nn.functional.mse_loss(x_hat.float(), xb)
+        return f
+    raise ValueError(f"unknown pretraining loss {loss!r}")
+
+
+def _train_once(module, x, epochs, batch_size, lr, seed, verbose, desc, precision):
+    gen = torch.Generator(device="cpu").manual_seed(int(seed))
+    # parameters re-initialized from the local generator: reproducible without global seeding
+    with torch.no_grad():
+        for m in module.modules():
+            if isinstance(m, nn.Linear):
+                bound_w = 1.0 / np.sqrt(m.in_features)
+                # same family as torch's default (kaiming-uniform a=sqrt(5)) init
+                m.weight.copy_(torch.empty_like(m.weight, device="cpu").uniform_(-bound_w, bound_w, generator=gen))
+                if m.bias is not None:
+                    m.bias.copy_(torch.empty_like(m.bias, device="cpu").uniform_(-bound_w, bound_w, generator=gen))
+    opt = torch.optim.Adam(module.parameters(), lr=lr)
+    step = _loss_fn(module, "mse", precision)
+    n = x.shape[0]
+    from tqdm.auto import tqdm
+
+    bar = tqdm(range(epochs), desc=desc, disable=not verbose, leave=False)
+    for _ in bar:
+        perm = torch.randperm(n, generator=gen).to(x.device)
+        total = 0.0
+        for start in range(0, n, batch_size):
+            idx = perm[start:start + batch_size]
+            xb = x[idx]
+            loss = step(xb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.item() * idx.numel()
+        bar.set_postfix(loss=total / n)
+    with torch.no_grad():
+        full = sum(step(x[s:s + 4096]).item() * min(4096, n - s) for s in range(0, n, 4096)) / n
+    return full
+
+
+def pretrain_autoencoder(module: nn.Module, x: torch.Tensor, *, epochs: int = 30, batch_size: int = 256,
+                         lr: float = 1e-3, seed: int = 0, restarts: int = 1, cache: bool = True,
+                         tag: str = "ae", verbose: bool = False,
+                         precision: str = "fp32") -> dict:
+    """Pretrain ``module`` (``module(x)`` returns ``x_hat`` or ``(x_hat, ...)``) with MSE, Adam,
+    shuffled mini-batches. With ``restarts > 1`` it trains from several seeds and keeps the run with
+    the lowest full-data reconstruction loss (an unsupervised selection rule). Weights are cached in
+    ``cache_dir()/pretrain/<hash>.pt``. ``precision="bf16"`` runs the products under bf16 autocast
+    (fp32 master weights). Returns ``{"loss", "seconds", "cached", "path"}``."""
+    if epochs < 0 or batch_size < 1 or restarts < 1:
+        raise ValueError(f"invalid pretraining settings: epochs={epochs}, batch_size={batch_size}, restarts={restarts}")
+    arch = [(n, tuple(p.shape)) for n, p in module.state_dict().items()]
+    key = fingerprint(x, arch, {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": int(seed),
+                                "restarts": restarts, "tag": tag, "v": _VERSION, "dtype": str(x.dtype),
+                                "precision": precision})
+    path = cache_dir() / "pretrain" / f"{tag}-{key[:24]}.pt"
+    if cache and path.exists():
+        try:
+            blob = torch.load(path, map_location=x.device, weights_only=True)
+            module.load_state_dict(blob["state"])
+            return {"loss": float(blob["loss"]), "seconds": 0.0, "cached": True, "path": str(path)}
+        except Exception:
+            pass  # unreadable cache entry: retrain and overwrite
+    t0 = time.perf_counter()
+    best = None
+    for r in range(restarts):
+        loss = _train_once(module, x, epochs, batch_size, lr, int(seed) * 1000 + r, verbose,
+                           desc=f"pretrain {tag} ({r + 1}/{restarts})", precision=precision)
+        if best is None or loss < best[0]:
+            best = (loss, {k: v.detach().clone() for k, v in module.state_dict().items()})
+    module.load_state_dict(best[1])
+    seconds = time.perf_counter() - t0
+    if cache:
+        buf = io.BytesIO()
+        torch.save({"state": {k: v.cpu() for k, v in best[1].items()}, "loss": best[0]}, buf)
+        with atomic_write(path, "wb") as fh:
+            fh.write(buf.getvalue())
+    return {"loss": best[0], "seconds": seconds, "cached": False, "path": str(path)}

@@ -1,0 +1,93 @@
+"""The self-training loop shared by DEC, IDEC, SDCN and the SDCN family.
+
+One forward pass per epoch: the target distribution P is computed from the same forward pass
+that is then differentiated (the official codes run a second, identical forward for it).
+Metrics logged at epoch ``e`` describe the parameters *before* that epoch's update; a final
+evaluation after the last update gives the reported (final-epoch) predictions.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from ..ops import target_distribution
+
+__all__ = ["SelfTrainer", "kl_div"]
+
+
+def kl_div(log_q: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    """KL(P || Q) averaged over rows (``F.kl_div(log_q, p, reduction="batchmean")``)."""
+    return torch.nn.functional.kl_div(log_q, p, reduction="batchmean")
+
+
+class SelfTrainer:
+    """Runs ``epochs`` full-batch steps of ``loss_fn(out, p)`` with ``P = target_fn(out)`` refreshed
+    every ``update_interval`` epochs.
+
+    Callables: ``forward() -> out``; ``loss_fn(out, p) -> (loss, parts: dict)``;
+    ``predict(out) -> labels`` (numpy); ``target_fn(out) -> P`` (default: the target distribution of
+    ``out["q"]``).
+    """
+
+    def __init__(self, params, forward: Callable, loss_fn: Callable, predict: Callable, *,
+                 epochs: int, lr: float, update_interval: int = 1, target_fn: Callable | None = None,
+                 weight_decay: float = 0.0, y_true=None, eval_every: int = 1, verbose: bool = False,
+                 desc: str = "train", optimizer=None):
+        if epochs < 0:
+            raise ValueError(f"epochs must be >= 0, got {epochs}")
+        if update_interval < 1:
+            raise ValueError(f"update_interval must be >= 1, got {update_interval}")
+        self.forward, self.loss_fn, self.predict = forward, loss_fn, predict
+        self.target_fn = target_fn or (lambda out: target_distribution(out["q"]))
+        self.epochs, self.update_interval = int(epochs), int(update_interval)
+        self.optimizer = optimizer or torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+        self.y_true, self.eval_every = y_true, max(int(eval_every), 1)
+        self.verbose, self.desc = verbose, desc
+        self.history: list[dict] = []
+
+    def _record(self, epoch: int, out, loss=None, parts=None) -> dict:
+        row: dict = {"epoch": epoch}
+        if loss is not None:
+            row["loss"] = float(loss)
+        if parts:
+            row.update({k: float(v) for k, v in parts.items()})
+        if self.y_true is not None and (epoch % self.eval_every == 0 or epoch == self.epochs):
+            from ..metrics import evaluate
+
+            row.update(evaluate(self.y_true, self.predict(out)))
+        self.history.append(row)
+        return row
+
+    def run(self):
+        from tqdm.auto import tqdm
+
+        p = None
+        t0 = time.perf_counter()
+        bar = tqdm(range(self.epochs), desc=self.desc, disable=not self.verbose, leave=False)
+        for epoch in bar:
+            out = self.forward()
+            if p is None or epoch % self.update_interval == 0:
+                with torch.no_grad():
+                    p = self.target_fn(out)
+            loss, parts = self.loss_fn(out, p)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"{self.desc}: loss became {loss.item()} at epoch {epoch}; "
+                                         "lower the learning rate or check the input features")
+            with torch.no_grad():
+                row = self._record(epoch, out, loss.item(), parts)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            if self.verbose and "acc" in row:
+                bar.set_postfix(loss=f"{row['loss']:.4f}", acc=f"{row['acc']:.4f}")
+        with torch.no_grad():
+            out = self.forward()
+            if p is None:
+                p = self.target_fn(out)
+            loss, parts = self.loss_fn(out, p)
+            self._record(self.epochs, out, loss.item(), parts)
+        self.seconds = time.perf_counter() - t0
+        return out

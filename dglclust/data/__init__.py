@@ -32,6 +32,7 @@ from .registry import DATASETS, DatasetInfo, list_datasets, load_dataset, regist
 from .sdcn import ACM, DBLP, USPS, CiteSeer  # noqa: E402
 from .citeseer_dgl import CiteSeerDGL  # noqa: E402
 from .digits import DIGITS_K, Digits  # noqa: E402
+from . import adagae_mat  # noqa: E402,F401  (UMIST, JAFFE, ORL, PALM, COIL20, YALE, ...)
 
 __all__ = [
     "load_dataset",

@@ -7,6 +7,7 @@ Every op has a torch reference (``_reference.py``) and, when the compiled extens
 from ._ext import backend, extension_loaded, has_kernel, load_error
 from .spmm import graph_csr, graph_spmm, normalized_spmm
 from .student_t import student_t, target_distribution
+from .adagae import adagae_graph
 
 __all__ = [
     "backend",
@@ -18,6 +19,7 @@ __all__ = [
     "graph_csr",
     "student_t",
     "target_distribution",
+    "adagae_graph",
     "probe",
 ]
 

@@ -75,7 +75,8 @@ def _check(x, k):
     if not 1 <= k < n:
         raise ValueError(f"adagae_graph: k must satisfy 1 <= k < n (k neighbours besides the point "
                          f"itself), got k = {k} with n = {n}")
-    if not bool(torch.isfinite(x).all()):
+    # (data-dependent: skipped while torch.compile traces; the kernel repeats this check)
+    if not torch.compiler.is_compiling() and not bool(torch.isfinite(x).all()):
         raise ValueError("adagae_graph: x contains NaN or Inf; clean the features (e.g. "
                          "torch.nan_to_num) before building the graph")
     return k
@@ -136,13 +137,19 @@ def _selection_data(x):
 def _lexicographic_smallest(dist, c):
     """Column indices (sorted ascending) of the c smallest entries of each row of ``dist``, ties
     at the c-th value broken by column index."""
-    r, n = dist.shape
-    vth = dist.kthvalue(c, dim=1, keepdim=True).values
-    below = dist < vth
-    need = c - below.sum(1, keepdim=True)
-    equal = dist == vth
-    take = below | (equal & (torch.cumsum(equal, dim=1) <= need))
-    return take.nonzero()[:, 1].view(r, c)
+    vals, cand = dist.topk(c, dim=1, largest=False)
+    vth = vals[:, -1:]
+    # rows where entries equal to the c-th value do not all fit: topk's choice among them is
+    # arbitrary, so redo those rows taking the smallest indices first
+    ambiguous = ((dist <= vth).sum(1) > c).nonzero().squeeze(1)
+    if ambiguous.numel():
+        sub, v = dist[ambiguous], vth[ambiguous]
+        below = sub < v
+        equal = sub == v
+        need = c - below.sum(1, keepdim=True)
+        take = below | (equal & (torch.cumsum(equal, dim=1) <= need))
+        cand[ambiguous] = take.nonzero()[:, 1].view(-1, c)
+    return cand.sort(dim=1).values
 
 
 def _finalize(x64_rows, x64, cand, k):
@@ -177,7 +184,8 @@ def adagae_graph_reference(x, k, symmetrize=False, tile_elements=1 << 23):
     for r0 in range(0, n, tile_rows):
         r1 = min(n, r0 + tile_rows)
         rows = torch.arange(r0, r1, device=x.device)
-        dist = (sq[r0:r1, None] + sq[None, :] - 2.0 * (xs[r0:r1] @ xs.T)).clamp_min_(0)
+        dist = torch.addmm(sq[None, :], xs[r0:r1], xs.T, beta=1.0, alpha=-2.0)
+        dist.add_(sq[r0:r1, None]).clamp_min_(0)
         dist[rows - r0, rows] = float("inf")  # never select the point itself
         cand = _lexicographic_smallest(dist, c)
         del dist

@@ -1,12 +1,20 @@
 """scikit-learn-style clustering estimators (``fit``, ``fit_predict``, ``labels_``)."""
 from .base import BaseClusterer, check_graph
 from .estimators import AEKMeans, DEC, IDEC, SDCN
+from .agcn import AGCN, AGCNH, AGCNS
+from .dfcn import DFCN
+from .adagae import AdaGAE
 
 ESTIMATORS = {
     "ae": AEKMeans,
     "dec": DEC,
     "idec": IDEC,
     "sdcn": SDCN,
+    "agcn": AGCN,
+    "agcn-h": AGCNH,
+    "agcn-s": AGCNS,
+    "dfcn": DFCN,
+    "adagae": AdaGAE,
 }
 
 

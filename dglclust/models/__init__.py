@@ -1,5 +1,8 @@
 """Model modules (``torch.nn.Module`` on DGLGraphs), one file per method."""
 from .dec import ClusteringAE
 from .sdcn import SDCNModule
+from .agcn import AGCNModule
+from .dfcn import DFCNModule
+from .adagae import AdaGAEModule
 
 __all__ = ["ClusteringAE", "SDCNModule"]

@@ -29,7 +29,15 @@
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define DGLCLUST_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
 #include <xmmintrin.h>
+#define DGLCLUST_PREFETCH(p) _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0)
+#else
+#define DGLCLUST_PREFETCH(p) ((void)0)
+#endif
 
 namespace dglclust {
 
@@ -74,10 +82,10 @@ using RowsFn = void (*)(const SpmmArgs<T, I>&, int64_t f0, int64_t fw, int64_t r
 inline bool row_ok(int64_t b, int64_t e, int64_t nnz) { return 0 <= b && b <= e && e <= nnz; }
 
 inline void prefetch_span(const char* p, int64_t bytes) {
-  for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
+  for (int64_t o = 0; o < bytes; o += 64) DGLCLUST_PREFETCH(p + o);
   // a span that is not line-aligned touches one more line
   if (((reinterpret_cast<uintptr_t>(p) + bytes - 1) & 63) < (reinterpret_cast<uintptr_t>(p) & 63))
-    _mm_prefetch(p + bytes - 1, _MM_HINT_T0);
+    DGLCLUST_PREFETCH(p + bytes - 1);
 }
 
 #if defined(__AVX512F__)
@@ -162,7 +170,7 @@ void spmm_rows_block(const SpmmArgs<T, I>& a, int64_t f0, int64_t fw, int64_t r0
         const uint64_t jp = static_cast<uint64_t>(static_cast<int64_t>(idx[kp]));
         if (jp < static_cast<uint64_t>(n)) {
           prefetch_span(reinterpret_cast<const char*>(x + jp * F), bytes);
-          if (cs) _mm_prefetch(reinterpret_cast<const char*>(cs + jp), _MM_HINT_T0);
+          if (cs) DGLCLUST_PREFETCH(cs + jp);
         }
       }
       const int64_t j = static_cast<int64_t>(idx[k]);

@@ -264,10 +264,19 @@ def csr_plan(indptr, indices, symmetric=None):
 # --------------------------------------------------------------------------------------------------
 # dispatch
 # --------------------------------------------------------------------------------------------------
+_HAS_KERNEL: dict = {}
+
+
 @torch.compiler.assume_constant_result
 def _kernel_for(device_type: str) -> bool:
-    # constant while tracing, so torch.compile sees no dispatcher query
-    return _ext.has_kernel("normalized_spmm", device_type)
+    # constant while tracing, so torch.compile sees no dispatcher query; the dispatcher answer is
+    # cached per device type, DGLCLUST_NO_EXT is re-read on every call
+    if not _ext.extension_loaded():
+        return False
+    has = _HAS_KERNEL.get(device_type)
+    if has is None:
+        has = _HAS_KERNEL[device_type] = _ext.has_kernel("normalized_spmm", device_type)
+    return has
 
 
 def _check_args(x, norm):

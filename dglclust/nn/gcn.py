@@ -13,6 +13,11 @@ __all__ = ["GCNLayer"]
 _NORMS = ("sym", "row", "none")
 
 
+def _upcast(t: torch.Tensor) -> torch.Tensor:
+    """Propagation runs in fp32 (or fp64): half-precision products from autocast are upcast."""
+    return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
+
+
 class GCNLayer(nn.Module):
     r"""Graph convolution :math:`H' = \sigma(\hat A H W)`.
 
@@ -54,9 +59,9 @@ class GCNLayer(nn.Module):
         if feat.shape[-1] != self.in_feats:
             raise ValueError(f"GCNLayer expects {self.in_feats} input features, got {feat.shape[-1]}")
         if self.in_feats > self.out_feats:
-            h = graph_spmm(graph, (feat @ self.weight).float(), add_self_loops=self.add_self_loops, norm=self.norm)
+            h = graph_spmm(graph, _upcast(feat @ self.weight), add_self_loops=self.add_self_loops, norm=self.norm)
         else:
-            h = graph_spmm(graph, feat.float(), add_self_loops=self.add_self_loops, norm=self.norm) @ self.weight
+            h = graph_spmm(graph, _upcast(feat), add_self_loops=self.add_self_loops, norm=self.norm) @ self.weight
         if self.bias is not None:
             h = h + self.bias
         return self.activation(h) if self.activation is not None else h

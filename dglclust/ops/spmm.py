@@ -48,8 +48,16 @@ _INT32_MAX = 2**31 - 1
 # prepared structure
 # --------------------------------------------------------------------------------------------------
 def _inv_pow(d, power):
-    out = d.pow(-power)
-    return torch.where(d > 0, out, torch.zeros_like(out))
+    """``d ** -power`` where ``d > 0``, else 0 (power 0.5 or 1)."""
+    d = torch.where(d > 0, d, float("inf"))  # inf ** -p == 0
+    return d.rsqrt_() if power == 0.5 else d.reciprocal_()
+
+
+def _segment_sum(values, indptr, n):
+    """Per-row sums of CSR ``values`` (rows given by ``indptr``); empty rows give 0."""
+    if values.numel() == 0:
+        return torch.zeros(n, dtype=values.dtype, device=values.device)
+    return torch.segment_reduce(values, "sum", offsets=indptr)
 
 
 class CSRPlan:
@@ -64,8 +72,9 @@ class CSRPlan:
         edge_ids: for plans of a ``DGLGraph``, the DGL edge id of every CSR position.
 
     Derived data computed on first use and cached: the per-node scales for each
-    ``(norm, add_self_loops, dtype)``, the row id of every edge (weighted degrees only), and the
-    transpose (``symmetric`` tells whether ``A`` equals ``A^T`` structurally).
+    ``(norm, add_self_loops, dtype)`` (weighted graphs: recomputed per call by segment sums over
+    the CSR and its transpose) and the transpose (``symmetric`` tells whether ``A`` equals ``A^T``
+    structurally).
     """
 
     def __init__(self, indptr, indices, num_nodes=None, *, symmetric=None, edge_ids=None):
@@ -207,19 +216,24 @@ class CSRPlan:
         if edge_weight is None:
             deg_r = self._degree.to(dtype) + sl
         else:
-            deg_r = torch.zeros(n, dtype=dtype, device=self.device).index_add_(0, self.rows(), edge_weight) + sl
+            deg_r = _segment_sum(edge_weight, self.indptr, n) + sl
         if norm == "row":
             out = (_inv_pow(deg_r, 1.0), None)
         else:
             rs = _inv_pow(deg_r, 0.5)
-            if self._symmetric and (edge_weight is None or self._asserted):
+            if edge_weight is None and self._symmetric:
                 cs = rs
             elif edge_weight is None:
-                col = torch.bincount(self.indices, minlength=n) if self.nnz else torch.zeros(n, device=self.device)
+                col = torch.bincount(self.indices, minlength=n) if self.nnz else \
+                    torch.zeros(n, device=self.device)
                 cs = _inv_pow(col.to(dtype) + sl, 0.5)
+            elif self._asserted and self._symmetric:
+                cs = rs  # asserted: the weighted matrix is symmetric
             else:
-                deg_c = torch.zeros(n, dtype=dtype, device=self.device).index_add_(
-                    0, self.indices.to(torch.int64), edge_weight) + sl
+                # column sums = row sums of the transpose (weights permuted into its CSR order)
+                t_indptr, _, t_perm = self.transpose()
+                w_t = edge_weight if t_perm is None else edge_weight[t_perm]
+                deg_c = _segment_sum(w_t, self.indptr if t_indptr is None else t_indptr, n) + sl
                 cs = _inv_pow(deg_c, 0.5)
             out = (rs, cs)
         if edge_weight is None:

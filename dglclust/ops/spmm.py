@@ -117,7 +117,6 @@ class CSRPlan:
                                  f"(the graph has {n} nodes)")
         # --- canonical form: int32 indices, rows sorted by column ----------------------------
         index_dtype = torch.int32 if n <= _INT32_MAX else torch.int64
-        self._rows = None
         order = None
         if nnz > 1:
             idx64 = indices.to(torch.int64)
@@ -149,10 +148,8 @@ class CSRPlan:
                                        indptr[1:] - indptr[:-1], output_size=nnz)
 
     def rows(self):
-        """Row id (int64) of every CSR position; cached."""
-        if self._rows is None:
-            self._rows = self._row_ids(self.indptr, self.nnz, self.num_nodes)
-        return self._rows
+        """Row id (int64) of every CSR position (not cached)."""
+        return self._row_ids(self.indptr, self.nnz, self.num_nodes)
 
     def to(self, device):
         """A copy of the plan on ``device`` (derived data is recomputed there on demand)."""
@@ -163,7 +160,6 @@ class CSRPlan:
         p.order = None if self.order is None else self.order.to(device)
         p.edge_ids = None if self.edge_ids is None else self.edge_ids.to(device)
         p._degree = self._degree.to(device)
-        p._rows = None
         p._transpose = None if self._transpose is None else tuple(
             None if t is None else t.to(device) for t in self._transpose)
         p._scales, p._lock, p.device = {}, threading.Lock(), device
@@ -183,11 +179,14 @@ class CSRPlan:
                     return self._transpose
                 idx64 = self.indices.to(torch.int64)
                 t_perm = torch.argsort(idx64, stable=True)
-                t_indices = self.rows()[t_perm].to(self.indices.dtype)
                 t_indptr = torch.zeros(n + 1, dtype=torch.int64, device=self.device)
                 if nnz:
                     t_indptr[1:] = torch.cumsum(torch.bincount(idx64, minlength=n), 0)
+                del idx64
+                t_indices = self._row_ids(self.indptr, nnz, n)[t_perm].to(self.indices.dtype)
                 sym = bool(torch.equal(t_indptr, self.indptr) and torch.equal(t_indices, self.indices))
+                if nnz <= _INT32_MAX:  # halves the memory of the cached permutation
+                    t_perm = t_perm.to(torch.int32)
                 if self._symmetric is None or not self._asserted:
                     self._symmetric = sym
                 if sym:

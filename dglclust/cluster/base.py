@@ -160,13 +160,13 @@ class BaseClusterer:
             raise AttributeError(f"this {type(self).__name__} instance is not fitted yet; call fit(graph) first")
 
     # -- helpers shared by the AE-based estimators -----------------------------------------
-    def _pretrain_ae(self, ae, x, params, seed):
+    def _pretrain_ae(self, ae, x, params, seed, tag="ae"):
         from ..train import pretrain_autoencoder
 
         info = pretrain_autoencoder(
             ae, x, epochs=int(params["pretrain_epochs"]), batch_size=int(params["pretrain_batch_size"]),
             lr=float(params["pretrain_lr"]), seed=seed, restarts=int(params.get("pretrain_restarts", 1)),
-            tag="ae", verbose=bool(self.verbose), precision=self.precision_)
+            tag=tag, verbose=bool(self.verbose), precision=self.precision_)
         self.pretrain_time_ = info["seconds"]
         self.pretrain_info_ = info
         return info

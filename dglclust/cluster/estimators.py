@@ -128,9 +128,14 @@ class SDCN(BaseClusterer):
 
     name = "sdcn"
 
+    def _build_module(self, x, params):
+        """The model (``.ae``, ``.centers``, ``forward(graph, x)`` -> ``x_hat/z/logits/pred/q``);
+        SDCN-family subclasses (AGCN) override this and reuse the training below."""
+        return SDCNModule(x.shape[1], self.n_clusters_, params["ae_dims"], params["latent_dim"],
+                          params["sigma"], params["norm"], params["alpha"])
+
     def _fit(self, graph, x, y, params, seed):
-        module = SDCNModule(x.shape[1], self.n_clusters_, params["ae_dims"], params["latent_dim"],
-                            params["sigma"], params["norm"], params["alpha"]).to(x.device)
+        module = self._build_module(x, params).to(x.device)
         self._pretrain_ae(module.ae, x, params, seed)
         with torch.no_grad(), self._autocast():
             z0 = module.ae.encode(x)[-1].float()
@@ -153,7 +158,7 @@ class SDCN(BaseClusterer):
         trainer = SelfTrainer(module.parameters(), forward, loss_fn,
                               lambda out: _argmax(out[key]), epochs=int(params["epochs"]),
                               lr=float(params["lr"]), update_interval=int(params["update_interval"]),
-                              y_true=y, verbose=bool(self.verbose), desc="SDCN")
+                              y_true=y, verbose=bool(self.verbose), desc=type(self).__name__)
         out = trainer.run()
         self.module_ = module
         self.history_ = trainer.history

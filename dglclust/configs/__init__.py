@@ -25,6 +25,10 @@ def _read(model: str) -> dict:
     try:
         text = resources.files(__name__).joinpath(fname).read_text()
     except FileNotFoundError:
+        if "-" in model:  # "<base>-<variant>": a `variants:` entry of <base>.yaml
+            variant = _read_variant(model)
+            if variant is not None:
+                return variant
         raise KeyError(f"no config file for model {model!r} (expected dglclust/configs/{fname}); "
                        f"available: {available_configs()}") from None
     data = yaml.safe_load(text) or {}
@@ -32,6 +36,27 @@ def _read(model: str) -> dict:
     data.setdefault("datasets", {})
     data.setdefault("paper", {})
     return data
+
+
+def _read_variant(model: str) -> dict | None:
+    """``<base>-<v>`` -> ``<base>.yaml`` with ``variants: {<v>: {defaults, datasets, paper}}``
+    applied (variant defaults/dataset overrides update the base ones; its ``paper`` replaces)."""
+    base, _, name = model.rpartition("-")
+    try:
+        data = _read(base)
+    except KeyError:
+        return None
+    var = (data.get("variants") or {}).get(name)
+    if var is None:
+        return None
+    out = copy.deepcopy(data)
+    out.pop("variants", None)
+    out["defaults"].update(copy.deepcopy(var.get("defaults") or {}))
+    for ds, over in (var.get("datasets") or {}).items():
+        out["datasets"][ds] = {**(out["datasets"].get(ds) or {}), **copy.deepcopy(over or {})}
+    if var.get("paper"):
+        out["paper"] = copy.deepcopy(var["paper"])
+    return out
 
 
 def available_configs() -> list[str]:

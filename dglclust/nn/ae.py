@@ -31,14 +31,21 @@ class AE(nn.Module):
         (torch.Size([5, 20]), [16, 8, 4])
     """
 
-    def __init__(self, in_dim: int, hidden: Sequence[int] = (500, 500, 2000), latent: int = 10):
+    def __init__(self, in_dim: int, hidden: Sequence[int] = (500, 500, 2000), latent: int = 10,
+                 negative_slope: float = 0.0):
         super().__init__()
         if in_dim < 1 or latent < 1 or any(h < 1 for h in hidden):
             raise ValueError(f"AE dimensions must be positive, got in_dim={in_dim}, hidden={hidden}, latent={latent}")
         self.in_dim, self.hidden, self.latent = int(in_dim), tuple(int(h) for h in hidden), int(latent)
+        self.negative_slope = float(negative_slope)  # > 0: LeakyReLU (DFCN uses 0.2) instead of ReLU
         enc_dims = [self.in_dim, *self.hidden, self.latent]
         self.encoder = mlp(enc_dims)
         self.decoder = mlp(enc_dims[::-1])
+
+    def _act(self, h: torch.Tensor) -> torch.Tensor:
+        if self.negative_slope:
+            return torch.nn.functional.leaky_relu(h, self.negative_slope)
+        return torch.relu(h)
 
     def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
         hs = []
@@ -47,7 +54,7 @@ class AE(nn.Module):
         for i, layer in enumerate(self.encoder):
             h = layer(h)
             if i < last:
-                h = torch.relu(h)
+                h = self._act(h)
             hs.append(h)
         return hs
 
@@ -57,7 +64,7 @@ class AE(nn.Module):
         for i, layer in enumerate(self.decoder):
             h = layer(h)
             if i < last:
-                h = torch.relu(h)
+                h = self._act(h)
         return h
 
     def forward(self, x: torch.Tensor):

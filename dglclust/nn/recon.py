@@ -87,16 +87,61 @@ def _edge_scores(z, rows, cols):
     return (z[rows] * z[cols]).sum(-1)
 
 
+class _SigmoidSumSquare(torch.autograd.Function):
+    """``sum_ij (sum_k sigmoid(z^k_i . z^k_j))^2`` over several embeddings, in row tiles, with the
+    tiles recomputed in the backward pass (memory O(n * tile))."""
+
+    @staticmethod
+    def forward(ctx, tile, *zs):
+        n = zs[0].shape[0]
+        total = zs[0].new_zeros((), dtype=torch.float64)
+        for start in range(0, n, tile):
+            f = sum(torch.sigmoid(z[start:start + tile] @ z.T) for z in zs)
+            total += f.square().sum(dtype=torch.float64)
+        ctx.save_for_backward(*zs)
+        ctx.tile = tile
+        return total.to(zs[0].dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        zs = ctx.saved_tensors
+        gs = [torch.empty_like(z) for z in zs]
+        for start in range(0, zs[0].shape[0], ctx.tile):
+            sig = [torch.sigmoid(z[start:start + ctx.tile] @ z.T) for z in zs]
+            f = sum(sig)
+            for z, g, sg in zip(zs, gs, sig):
+                # d/dz_i sum_ij F_ij^2 = 4 sum_j F_ij sigmoid'(s_ij) z_j  (F, s symmetric)
+                g[start:start + ctx.tile] = 4.0 * ((f * sg * (1.0 - sg)) @ z)
+        return (None, *[g * grad for g in gs])
+
+
 def gram_mse(z, target, sigmoid: bool = True, reduction: str = "mean", tile: int = 2048):
     r"""``|| A - f(Z Z^T) ||_F^2`` (sum, or mean over the n^2 entries) with ``f`` = sigmoid
-    (CaEGCN) or identity (DFCN's IGAE), ``A`` given sparse as ``target = (rows, cols, values)``
-    with unique entries. Expands to ``sum f(s)^2 - 2 sum_E a f(s) + sum_E a^2``."""
+    (CaEGCN) or identity, ``A`` given sparse as ``target = (rows, cols, values)`` with unique
+    entries. Expands to ``sum f(s)^2 - 2 sum_E a f(s) + sum_E a^2``.
+
+    ``z`` may also be a sequence of embeddings ``(Z_1, Z_2, ...)`` (same n): the decoder is then the
+    sum ``sum_k f(Z_k Z_k^T)`` (DFCN's IGAE reconstructs ``A`` by
+    ``sigmoid(Z Z^T) + sigmoid(Z_hat Z_hat^T)``)."""
     rows, cols, vals = target
-    n = z.shape[0]
-    s_e = _edge_scores(z, rows, cols)
-    f_e = torch.sigmoid(s_e) if sigmoid else s_e
-    total = pairwise_sum(z, "sigmoid_sq" if sigmoid else "square", tile) - 2.0 * (vals * f_e).sum() \
-        + vals.square().sum()
+    if isinstance(z, (list, tuple)):
+        if len(z) == 1:
+            z = z[0]
+        elif not sigmoid:  # sum_k Z_k Z_k^T = [Z_1 | Z_2 | ...] [Z_1 | Z_2 | ...]^T
+            z = torch.cat(list(z), dim=1)
+    if isinstance(z, (list, tuple)):
+        if len({t.shape[0] for t in z}) != 1 or any(t.dim() != 2 for t in z):
+            raise ValueError(f"all embeddings must be 2-D with the same number of rows, got "
+                             f"{[tuple(t.shape) for t in z]}")
+        n = z[0].shape[0]
+        f_e = sum(torch.sigmoid(_edge_scores(t, rows, cols)) for t in z)
+        total = _SigmoidSumSquare.apply(int(tile), *z) - 2.0 * (vals * f_e).sum() + vals.square().sum()
+    else:
+        n = z.shape[0]
+        s_e = _edge_scores(z, rows, cols)
+        f_e = torch.sigmoid(s_e) if sigmoid else s_e
+        total = pairwise_sum(z, "sigmoid_sq" if sigmoid else "square", tile) \
+            - 2.0 * (vals * f_e).sum() + vals.square().sum()
     if reduction == "sum":
         return total
     if reduction == "mean":

@@ -5,10 +5,9 @@
 //    d~_ij = max(||x_i||^2 + ||x_j||^2 - 2 x_i.x_j, 0) in x's dtype on column-centered data (less
 //    cancellation), with x_i.x_j from one at::mm per block. Because d~ is symmetric only blocks
 //    (I, J) with I <= J are computed, and each value feeds both row i's and row j's running
-//    top-c (a max-heap keyed by (d~, index)). Blocks are scheduled in the rounds of a round-robin
-//    tournament: within a round every row block is in at most one pair, so threads never touch
-//    the same heap (no locks, no per-thread copies) and the kept set, the exact lexicographic
-//    top-c by (d~, index), does not depend on the thread count.
+//    top-c (a max-heap keyed by (d~, index), one spin lock per row). Blocks are handed out
+//    dynamically in one parallel region (robust to a loaded machine); the kept set, the exact
+//    lexicographic top-c by (d~, index), does not depend on the schedule or thread count.
 // 2. Refinement: the c = min(n-1, k+1+kMargin) candidates of each row get exact float64 squared
 //    distances from the uncentered input, are ordered by (distance, index), and the first k+1
 //    give the closed-form weights. The margin absorbs rounding in the selection.
@@ -17,6 +16,7 @@
 #include <torch/library.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <cmath>
 #include <limits>
@@ -102,22 +102,32 @@ inline void heap_replace_top(typename Key<T>::type* h, int64_t c, typename Key<T
 }
 
 // Running top-c per row: a max-heap of keys per row, initialized with (+inf, n), plus the root's
-// distance in a dense array for the vectorized filter. The kept set is the exact lexicographic
-// top-c by (d~, index) whatever the order of the offers.
+// distance in a dense array for the vectorized filter. Threads share the heaps: an offer takes the
+// row's spin lock (offers are rare: ~c ln(n/c) accepted per row), while the filter reads thr
+// without it -- thr only decreases, so a stale value only lets more offers through to the locked
+// exact check. The kept set is the exact lexicographic top-c by (d~, index) whatever the order of
+// the offers, hence independent of scheduling and thread count.
 template <typename T>
 struct Heaps {
   using K = typename Key<T>::type;
-  K* heap;  // n x c
-  T* thr;   // n: distance of each heap's root
+  K* heap;                     // n x c
+  T* thr;                      // n: distance of each heap's root
+  std::atomic<uint8_t>* lock;  // n
   int64_t c;
 
   inline void offer(int64_t row, T dv, int64_t col) {
-    K* h = heap + row * c;
     const K v = Key<T>::make(dv, col);
+    std::atomic<uint8_t>& l = lock[row];
+    while (l.exchange(1, std::memory_order_acquire)) {
+      while (l.load(std::memory_order_relaxed)) {
+      }
+    }
+    K* h = heap + row * c;
     if (Key<T>::less(v, h[0])) {
       heap_replace_top<T>(h, c, v);
       thr[row] = Key<T>::dist(h[0]);
     }
+    l.store(0, std::memory_order_release);
   }
 };
 
@@ -203,49 +213,39 @@ void process_block(const T* G, int64_t ldg, int64_t i0, int64_t R, int64_t j0, i
   }
 }
 
+// All blocks (I, J), I <= J, diagonal ones first (they give every row early thresholds), handed
+// out dynamically to the threads of a single parallel region.
 template <typename T>
 void select_candidates(const at::Tensor& xc, const T* sq, Heaps<T>& h) {
   const int64_t n = xc.size(0);
   const int64_t nb = (n + kBlock - 1) / kBlock;
   auto block_rows = [&](int64_t b) { return std::min(kBlock, n - b * kBlock); };
-  auto run_pairs = [&](const std::vector<std::pair<int64_t, int64_t>>& pairs) {
-    at::parallel_for(0, static_cast<int64_t>(pairs.size()), 1, [&](int64_t begin, int64_t end) {
-      at::Tensor G = at::empty({kBlock, kBlock}, xc.options());
-      for (int64_t p = begin; p < end; ++p) {
-        const int64_t I = pairs[p].first, J = pairs[p].second;
-        const int64_t R = block_rows(I), C = block_rows(J);
-        at::Tensor g = G.narrow(0, 0, R).narrow(1, 0, C);
-        at::mm_out(g, xc.narrow(0, I * kBlock, R), xc.narrow(0, J * kBlock, C).t());
-        process_block<T>(g.data_ptr<T>(), g.stride(0), I * kBlock, R, J * kBlock, C, I == J, sq, h);
-      }
-    });
-  };
-  // diagonal blocks: disjoint rows, all in one round
   std::vector<std::pair<int64_t, int64_t>> pairs;
   for (int64_t b = 0; b < nb; ++b) pairs.emplace_back(b, b);
-  run_pairs(pairs);
-  // off-diagonal blocks: round-robin (circle method) over m = nb rounded up to even "players";
-  // player m-1 is a bye when nb is odd.
-  const int64_t m = nb + (nb & 1);
-  for (int64_t round = 0; round + 1 < m; ++round) {
-    pairs.clear();
-    for (int64_t s = 0; s < m / 2; ++s) {
-      int64_t a, b;
-      if (s == 0) {
-        a = round;
-        b = m - 1;
-      } else {
-        a = (round + s) % (m - 1);
-        b = (round - s + (m - 1)) % (m - 1);
-      }
-      if (a >= nb || b >= nb) continue;
-      pairs.emplace_back(std::min(a, b), std::max(a, b));
+  for (int64_t I = 0; I < nb; ++I)
+    for (int64_t J = I + 1; J < nb; ++J) pairs.emplace_back(I, J);
+  const int64_t npairs = static_cast<int64_t>(pairs.size());
+  std::atomic<int64_t> next{0};
+  // small problems (< ~2^26 multiply-adds) run on one thread: a parallel region costs more there
+  const bool small = static_cast<double>(n) * n * xc.size(1) < 67108864.0;
+  const int64_t workers = small ? 1 : std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), npairs));
+  at::parallel_for(0, workers, 1, [&](int64_t, int64_t) {
+    at::Tensor G = at::empty({kBlock, kBlock}, xc.options());
+    for (int64_t p = next.fetch_add(1); p < npairs; p = next.fetch_add(1)) {
+      const int64_t I = pairs[p].first, J = pairs[p].second;
+      const int64_t R = block_rows(I), C = block_rows(J);
+      at::Tensor g = G.narrow(0, 0, R).narrow(1, 0, C);
+      at::mm_out(g, xc.narrow(0, I * kBlock, R), xc.narrow(0, J * kBlock, C).t());
+      process_block<T>(g.data_ptr<T>(), g.stride(0), I * kBlock, R, J * kBlock, C, I == J, sq, h);
     }
-    run_pairs(pairs);
-  }
+  });
 }
 
 constexpr int64_t kRowBlock = 1024;  // rows per partial sum (fixed => thread-count independent)
+
+// Rows per parallel chunk for per-row work of `cost` operations: at least ~2^20 operations per
+// chunk, so that small inputs do not pay for a parallel region.
+inline int64_t row_grain(int64_t cost) { return std::max<int64_t>(1, (int64_t(1) << 20) / std::max<int64_t>(1, cost)); }
 
 // Selection data: xc = x - column means (means accumulated in float64, the difference rounded
 // once to T) and sq_i = ||xc_i||^2 (accumulated in float64). Integer-valued x with
@@ -256,7 +256,7 @@ void prepare_selection_data(const T* x, int64_t n, int64_t d, T* xc, T* sq) {
   const int64_t nblocks = (n + kRowBlock - 1) / kRowBlock;
   std::vector<double> colsum(nblocks * d, 0.0), maxabs(nblocks, 0.0);
   std::vector<char> integral(nblocks, 1);
-  at::parallel_for(0, nblocks, 1, [&](int64_t bb, int64_t be) {
+  at::parallel_for(0, nblocks, std::max<int64_t>(1, row_grain(d) / kRowBlock), [&](int64_t bb, int64_t be) {
     for (int64_t b = bb; b < be; ++b) {
       double* cs = colsum.data() + b * d;
       double m = 0;
@@ -285,7 +285,7 @@ void prepare_selection_data(const T* x, int64_t n, int64_t d, T* xc, T* sq) {
   const double limit = sizeof(T) == 4 ? 16777216.0 : 9007199254740992.0;
   const bool exact = integ && 4.0 * static_cast<double>(d) * m * m < limit;
   for (int64_t t = 0; t < d; ++t) mean[t] = exact ? 0.0 : mean[t] / static_cast<double>(n);
-  at::parallel_for(0, n, 256, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, n, row_grain(d), [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       double s = 0;
       for (int64_t t = 0; t < d; ++t) {
@@ -313,7 +313,7 @@ inline double exact_sqdist(const T* xi, const T* xj, int64_t d) {
 template <typename T>
 void refine_rows(const T* xp, int64_t n, int64_t d, int64_t k, const int64_t* cand, int64_t c,
                  int64_t* indices, T* values) {
-  at::parallel_for(0, n, 64, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, n, row_grain(c * d + 8 * c), [&](int64_t begin, int64_t end) {
     std::vector<double> D(c);
     std::vector<int64_t> order(c), chosen(k);
     for (int64_t i = begin; i < end; ++i) {
@@ -362,7 +362,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> symmetrize_csr(const at::Tensor& 
   at::Tensor wptr = at::empty({n + 1}, indptr.options());
   int64_t* wp = wptr.data_ptr<int64_t>();
   wp[0] = 0;
-  at::parallel_for(0, n, 1024, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, n, row_grain(4 * (nnz / std::max<int64_t>(n, 1) + 1)), [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       int64_t a = pp[i], b = tp[i], cnt = 0;
       while (a < pp[i + 1] || b < tp[i + 1]) {
@@ -379,7 +379,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> symmetrize_csr(const at::Tensor& 
   at::Tensor wvalues = at::empty({wp[n]}, values.options());
   int64_t* wi = windices.data_ptr<int64_t>();
   T* wv = wvalues.data_ptr<T>();
-  at::parallel_for(0, n, 1024, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, n, row_grain(4 * (nnz / std::max<int64_t>(n, 1) + 1)), [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       int64_t a = pp[i], b = tp[i], o = wp[i];
       while (a < pp[i + 1] || b < tp[i + 1]) {
@@ -430,7 +430,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> adagae_graph_cpu(const at::Tensor
 
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "adagae_graph_cpu", [&] {
     using K = typename Key<scalar_t>::type;
-    Heaps<scalar_t> h{reinterpret_cast<K*>(heap.data_ptr<uint8_t>()), thr.data_ptr<scalar_t>(), c};
+    std::vector<std::atomic<uint8_t>> locks(n);
+    for (auto& l : locks) l.store(0, std::memory_order_relaxed);
+    Heaps<scalar_t> h{reinterpret_cast<K*>(heap.data_ptr<uint8_t>()), thr.data_ptr<scalar_t>(), locks.data(), c};
     const scalar_t inf = std::numeric_limits<scalar_t>::infinity();
     std::fill(h.heap, h.heap + n * c, Key<scalar_t>::make(inf, n));
     select_candidates<scalar_t>(xc, sq.data_ptr<scalar_t>(), h);

@@ -49,6 +49,8 @@ class AdaGAE(BaseClusterer):
 
     * ``hidden``: ``"auto"`` (``[256, 64]`` when ``d == 1024``, else ``[128, 64]``) or a list.
     * ``k0``, ``k_max`` (``"n/c"``, ``"n/2c"`` or an int), ``n_updates`` (``l``),
+      ``k_step`` (``null``: the paper's ``(k_max - k0) / l``; an int: fixed increments, as the
+      official code's ``inc_neighbors = 5``, see :func:`~dglclust.models.adagae.neighbor_schedule`),
       ``steps_per_update``, ``lr`` (Adam), ``lam``.
     * ``self_loop``: count the point itself as its nearest neighbour (paper; ``True``).
     * ``init_graph``: ``"knn"`` (paper: ``P`` from the features) or ``"given"`` (graph data: start
@@ -103,7 +105,7 @@ class AdaGAE(BaseClusterer):
         if k_max < 1:
             raise ValueError(f"k_max resolved to {k_max} for n = {n}, n_clusters = {c} ("
                              f"{params['k_max']!r}); set k_max to a positive int")
-        schedule = neighbor_schedule(int(k0), k_max, int(params["n_updates"]))
+        schedule = neighbor_schedule(int(k0), k_max, int(params["n_updates"]), params.get("k_step"))
         steps = int(params["steps_per_update"])
         if steps < 1:
             raise ValueError(f"steps_per_update must be at least 1, got {steps}")

@@ -54,6 +54,7 @@ __all__ = [
     "CSRGCNLayer",
     "connectivity",
     "symmetrize",
+    "propagate",
     "neighbor_schedule",
     "resolve_k_max",
     "given_connectivity",
@@ -195,9 +196,15 @@ def resolve_k_max(k_max, n, n_clusters):
     return int(k_max)
 
 
-def neighbor_schedule(k0, k_max, n_updates):
-    """Sparsity of each graph: ``k_i = k0 + floor(i (k_max - k0) / l)`` for ``i = 0..l`` (graph ``i <
-    l`` is trained on; graph ``l``, with ``k_max``, built from the final embedding, is clustered)."""
+def neighbor_schedule(k0, k_max, n_updates, k_step=None):
+    """Sparsity of each graph, ``[k_0, ..., k_L]``: graph ``i < L`` is trained on, graph ``L`` (built
+    from the final embedding) is clustered.
+
+    * ``k_step=None`` (the paper, Sec. 3.3): ``L = n_updates`` and
+      ``k_i = k0 + floor(i (k_max - k0) / n_updates)``, so ``k_L = k_max``.
+    * ``k_step=s`` (the official code's ``inc_neighbors``): ``k_i = k0 + i s`` while ``k_i <= k_max``,
+      at most ``n_updates`` rounds and at least one (``[k0, k0]`` when ``k0 + s > k_max``).
+    """
     k0, k_max, n_updates = int(k0), int(k_max), int(n_updates)
     if n_updates < 1:
         raise ValueError(f"n_updates must be at least 1, got {n_updates}")
@@ -206,8 +213,16 @@ def neighbor_schedule(k0, k_max, n_updates):
     if k_max < k0:
         raise ValueError(f"k_max = {k_max} is below k0 = {k0}; the sparsity only grows. Lower k0 or "
                          "raise k_max (e.g. 'n/c')")
-    t = (k_max - k0) / n_updates
-    return [k0 + int(math.floor(i * t + 1e-9)) for i in range(n_updates)] + [k_max]
+    if k_step is None:
+        t = (k_max - k0) / n_updates
+        return [k0 + int(math.floor(i * t + 1e-9)) for i in range(n_updates)] + [k_max]
+    if isinstance(k_step, bool) or int(k_step) != k_step or int(k_step) < 1:
+        raise ValueError(f"k_step must be None (paper: (k_max - k0) / n_updates) or a positive int, "
+                         f"got {k_step!r}")
+    ks = [k0]
+    while len(ks) <= n_updates and ks[-1] + int(k_step) <= k_max:
+        ks.append(ks[-1] + int(k_step))
+    return ks if len(ks) > 1 else [k0, k0]
 
 
 # --------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 import dglclust.ops as ops
 from dglclust.ops import _ext, student_t, target_distribution
-from dglclust.ops.student_t import student_t_reference, target_distribution_reference
+from dglclust.ops.student_t import dec_kl_loss, student_t_reference, target_distribution_reference
 
 HAS_KERNEL = _ext.has_kernel("student_t", "cpu")
 needs_kernel = pytest.mark.skipif(not HAS_KERNEL, reason="compiled student_t kernel not available")
@@ -117,13 +117,37 @@ def test_dec_loss_matches_naive(dtype):
     torch.testing.assert_close(mu.grad, mur.grad)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_dec_kl_loss_matches_kl_div(dtype):
+    z, mu = inputs(400, 5, 7, dtype, seed=12)
+    q = student_t(z, mu)
+    p = target_distribution(q)
+    loss = dec_kl_loss(q, p)
+    g = torch.autograd.grad(loss, (z, mu))
+    q2 = student_t(z, mu)
+    ref = F.kl_div(q2.log(), p, reduction="batchmean")
+    g_ref = torch.autograd.grad(ref, (z, mu))
+    torch.testing.assert_close(loss, ref)
+    for a, b in zip(g, g_ref):
+        torch.testing.assert_close(a, b)
+    qd = q.detach().to(torch.float64).requires_grad_()
+    assert torch.autograd.gradcheck(lambda t: dec_kl_loss(t, p.to(torch.float64)), (qd,))
+    # p = 0 entries contribute nothing (no 0 * log 0 = nan)
+    p0 = p.detach().clone()
+    p0[:, 0] = 0
+    assert torch.isfinite(dec_kl_loss(q, p0))
+    with pytest.raises(ValueError, match=re.escape("dec_kl_loss needs q and p of the same (n, k) shape")):
+        dec_kl_loss(q, p[:, :2])
+
+
 @needs_kernel
 def test_torch_compile_fullgraph_forward_backward():
     z, mu = inputs(64, 5, 8, torch.float32, seed=9)
 
     def loss_fn(a, b):
         q = student_t(a, b, 1.0)
-        return F.kl_div(q.log(), target_distribution(q), reduction="batchmean")
+        p = target_distribution(q)
+        return F.kl_div(q.log(), p, reduction="batchmean") + dec_kl_loss(q, p)
 
     compiled = torch.compile(loss_fn, fullgraph=True)
     out = compiled(z, mu)

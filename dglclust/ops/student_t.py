@@ -25,6 +25,7 @@ from . import _ext
 __all__ = [
     "student_t",
     "target_distribution",
+    "dec_kl_loss",
     "student_t_reference",
     "target_distribution_reference",
 ]
@@ -145,6 +146,44 @@ def target_distribution(q):
     if _use_kernel("target_distribution", q):
         return torch.ops.dglclust.target_distribution(q)
     return target_distribution_reference(q)
+
+
+class _DecKL(torch.autograd.Function):
+    """sum_ij p_ij log(p_ij / q_ij) / n with the gradient -p / (n q) for q only (p is constant)."""
+
+    @staticmethod
+    def forward(ctx, q, p):
+        ratio = p / q
+        log_ratio = ratio.clamp_min(torch.finfo(ratio.dtype).tiny).log_()  # p = 0 terms -> 0
+        loss = torch.dot(p.reshape(-1), log_ratio.reshape(-1)) / q.shape[0]
+        ctx.save_for_backward(ratio)
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad):
+        (ratio,) = ctx.saved_tensors
+        return ratio * (-grad / ratio.shape[0]), None
+
+
+def dec_kl_loss(q, p):
+    """DEC's self-training loss ``KL(P || Q) = sum_ij p_ij log(p_ij / q_ij) / n``.
+
+    Same value and gradient as ``F.kl_div(q.log(), p, reduction="batchmean")`` with ``p`` a
+    constant (as from :func:`target_distribution`), computed in fewer passes: one ``log`` of
+    ``p / q`` forward and a single multiply backward (``d loss / d q = -p / (n q)``). No gradient
+    flows into ``p``; entries with ``p_ij = 0`` contribute 0.
+
+    Example:
+        >>> import torch
+        >>> from dglclust.ops import student_t, target_distribution
+        >>> from dglclust.ops.student_t import dec_kl_loss
+        >>> q = student_t(torch.randn(8, 3), torch.randn(4, 3))
+        >>> loss = dec_kl_loss(q, target_distribution(q))
+    """
+    if q.shape != p.shape or q.dim() != 2:
+        raise ValueError(f"dec_kl_loss needs q and p of the same (n, k) shape, got {tuple(q.shape)} and "
+                         f"{tuple(p.shape)}")
+    return _DecKL.apply(q, p.detach().to(q.dtype))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -226,3 +226,22 @@ def test_jaffe_fit_beats_kmeans(shared_data_dir, one_thread):
     m = AdaGAE.from_config("jaffe", random_state=0, verbose=False, history_metrics=False).fit(g)
     acc = evaluate(y, m.labels_)["acc"]
     assert acc >= 0.85 and acc >= acc_km + 0.05, (acc, acc_km)
+
+
+def test_spectral_handles_disconnected_components():
+    """Lanczos from one start vector finds one eigenvector per distinct eigenvalue, so a graph
+    with several components (eigenvalue 1 repeated) is solved per component."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(0)
+    blocks, y = [], []
+    for j, size in enumerate([300, 250, 200, 150, 120, 100]):
+        b = sp.random(size, size, density=0.05, random_state=rng) + sp.eye(size)
+        b = ((b + b.T) > 0).astype(float)
+        blocks.append(b)
+        y.append(np.full(size, j))
+    w = sp.block_diag(blocks).tocsr()
+    y = np.concatenate(y)
+    out = spectral_clustering(w, 6, random_state=0)
+    assert evaluate(y, out["labels"])["acc"] == 1.0
+    np.testing.assert_allclose(out["eigenvalues"], 1.0, atol=1e-8)

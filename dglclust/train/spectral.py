@@ -66,20 +66,10 @@ def normalized_adjacency(w: sp.spmatrix) -> sp.csr_matrix:
     return (d @ w @ d).tocsr()
 
 
-def spectral_embedding(w, n_components: int, *, normalize_rows: bool = True, random_state=None,
-                       tol: float = 1e-8, maxiter: int | None = None):
-    """The ``n_components`` leading eigenvectors of ``D^-1/2 W D^-1/2`` (rows scaled to unit
-    length when ``normalize_rows``). Returns ``(embedding (n x c), eigenvalues (c,))``, eigenvalues
-    in decreasing order. ``W`` must be symmetric; it is symmetrized as ``(W + W^T) / 2`` if not."""
-    w = to_scipy_csr(w)
-    n = w.shape[0]
-    c = int(n_components)
-    if c < 1 or c > n:
-        raise ValueError(f"n_components={c} must be between 1 and the number of nodes ({n})")
-    if abs(w - w.T).max() > 1e-10 * max(1.0, abs(w).max()):
-        w = (w + w.T) / 2
-    a = normalized_adjacency(w)
-    rng = np.random.default_rng(random_state)
+def _top_eigs(a, c, rng, tol, maxiter):
+    """The ``c`` largest eigenpairs of a symmetric normalized adjacency ``a`` (connected graph):
+    dense ``eigh`` for small matrices, else Lanczos (``eigsh``) on ``a + I``. Decreasing order."""
+    n = a.shape[0]
     if n <= max(DENSE_MAX_NODES, 3 * c + 2):
         from scipy.linalg import eigh
 
@@ -96,13 +86,61 @@ def spectral_embedding(w, n_components: int, *, normalize_rows: bool = True, ran
         except ArpackNoConvergence as exc:
             if exc.eigenvectors is not None and exc.eigenvectors.shape[1] == c:
                 warnings.warn(f"eigsh did not fully converge ({exc}); using its current Ritz vectors",
-                              RuntimeWarning, stacklevel=2)
+                              RuntimeWarning, stacklevel=3)
                 vals, vecs = exc.eigenvalues, exc.eigenvectors
             else:
                 raise
         vals = vals - 1.0
-    order = np.argsort(vals)[::-1]
-    vals, vecs = vals[order], vecs[:, order]
+    order = np.argsort(vals, kind="stable")[::-1]
+    return vals[order], vecs[:, order]
+
+
+def spectral_embedding(w, n_components: int, *, normalize_rows: bool = True, random_state=None,
+                       tol: float = 1e-8, maxiter: int | None = None):
+    """The ``n_components`` leading eigenvectors of ``D^-1/2 W D^-1/2`` (rows scaled to unit
+    length when ``normalize_rows``). Returns ``(embedding (n x c), eigenvalues (c,))``, eigenvalues
+    in decreasing order. ``W`` must be symmetric; it is symmetrized as ``(W + W^T) / 2`` if not.
+
+    A graph with several connected components is solved per component (the eigenvalue 1 then has
+    one eigenvector per component, which a single Lanczos run cannot resolve) and the ``c`` largest
+    eigenpairs over all components are kept (ties: larger components first); with more components
+    than ``c`` the smallest components get all-zero rows.
+    """
+    from scipy.sparse.csgraph import connected_components
+
+    w = to_scipy_csr(w)
+    n = w.shape[0]
+    c = int(n_components)
+    if c < 1 or c > n:
+        raise ValueError(f"n_components={c} must be between 1 and the number of nodes ({n})")
+    if abs(w - w.T).max() > 1e-10 * max(1.0, abs(w).max()):
+        w = (w + w.T) / 2
+    a = normalized_adjacency(w)
+    rng = np.random.default_rng(random_state)
+    n_comp, comp = connected_components(a, directed=False)
+    if n_comp == 1:
+        vals, vecs = _top_eigs(a, c, rng, tol, maxiter)
+    else:
+        sizes = np.bincount(comp, minlength=n_comp)
+        cands = []  # (eigenvalue, -size, component, column)
+        parts = {}
+        for j in np.argsort(-sizes, kind="stable"):
+            idx = np.flatnonzero(comp == j)
+            kj = min(c, idx.size)
+            if idx.size == 1:
+                v, u = np.ones(1), np.ones((1, 1))
+            else:
+                v, u = _top_eigs(a[idx][:, idx], kj, rng, tol, maxiter)
+            parts[j] = (idx, u)
+            cands.extend((float(v[t]), -int(idx.size), int(j), t) for t in range(kj))
+        # stable choice: eigenvalue (rounded against solver noise) desc, then larger components
+        cands.sort(key=lambda r: (-round(r[0], 9), r[1], r[2], r[3]))
+        chosen = cands[:c]
+        vals = np.array([r[0] for r in chosen])
+        vecs = np.zeros((n, c))
+        for col, (_, _, j, t) in enumerate(chosen):
+            idx, u = parts[j]
+            vecs[idx, col] = u[:, t]
     if normalize_rows:
         norms = np.linalg.norm(vecs, axis=1, keepdims=True)
         vecs = vecs / np.maximum(norms, 1e-12)

@@ -212,11 +212,11 @@ def main(argv=None):
                 row = fmt_row(res, contenders)
                 lines.append(row)
                 print(row, flush=True)
-    if args.out:
-        from dglclust.utils import atomic_write
+                if args.out:  # rewritten after every row, so an interrupted run keeps its rows
+                    from dglclust.utils import atomic_write
 
-        with atomic_write(args.out) as fh:
-            fh.write("\n".join(lines) + "\n")
+                    with atomic_write(args.out) as fh:
+                        fh.write("\n".join(lines) + "\n")
     return lines
 
 

@@ -17,6 +17,7 @@ SDCN's: :math:`L_R + \lambda_1 KL(P\|Z) + \lambda_2 KL(P\|Q)`.
 from __future__ import annotations
 
 import functools
+import itertools
 
 import torch
 from torch import nn
@@ -26,7 +27,7 @@ from ..nn import AE, GCNLayer
 from ..nn.fusion import HeterogeneityFusion, ScaleFusion
 from ..ops import student_t
 
-__all__ = ["AGCNModule", "VARIANTS"]
+__all__ = ["VARIANTS", "AGCNModule"]
 
 VARIANTS = ("h", "s")
 
@@ -45,7 +46,7 @@ class AGCNModule(nn.Module):
         self.ae = AE(in_dim, hidden, latent)
         dims = [in_dim, *hidden, latent]
         act = functools.partial(F.leaky_relu, negative_slope=negative_slope)
-        self.gcn = nn.ModuleList(GCNLayer(a, b, norm=norm, activation=act) for a, b in zip(dims[:-1], dims[1:]))
+        self.gcn = nn.ModuleList(GCNLayer(a, b, norm=norm, activation=act) for a, b in itertools.pairwise(dims))
         # AGCN-H before GCN layers 2..l: fuses Z_i and H_i (i = 1..l-1)
         self.hetero = nn.ModuleList(HeterogeneityFusion(d, negative_slope) for d in hidden)
         if variant == "s":

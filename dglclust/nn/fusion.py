@@ -18,7 +18,7 @@ from torch.nn import functional as F
 
 from ..ops import graph_spmm
 
-__all__ = ["AttentionWeights", "HeterogeneityFusion", "ScaleFusion", "SAIF", "global_self_attention"]
+__all__ = ["SAIF", "AttentionWeights", "HeterogeneityFusion", "ScaleFusion", "global_self_attention"]
 
 
 class AttentionWeights(nn.Module):

@@ -14,6 +14,7 @@ is computed without any ``n x n`` matrix (:func:`dglclust.nn.recon.gram_mse`).
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import torch
@@ -21,10 +22,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..ops import graph_spmm
-from .gcn import GCNLayer
+from .gcn import GCNLayer, _upcast
 from .recon import gram_mse, target_coo
 
-__all__ = ["IGAELayer", "IGAE", "igae_loss", "igae_targets", "ACTIVATIONS"]
+__all__ = ["ACTIVATIONS", "IGAE", "IGAELayer", "igae_loss", "igae_targets"]
 
 ACTIVATIONS = {
     "tanh": torch.tanh,
@@ -54,7 +55,7 @@ class IGAELayer(GCNLayer):
             h = h + self.bias
         if self.activation is not None:
             h = self.activation(h)
-        return graph_spmm(graph, h.float(), add_self_loops=self.add_self_loops, norm=self.norm)
+        return graph_spmm(graph, _upcast(h), add_self_loops=self.add_self_loops, norm=self.norm)
 
 
 class IGAE(nn.Module):
@@ -82,10 +83,10 @@ class IGAE(nn.Module):
         self.in_dim, self.latent = dims[0], dims[-1]
         self.encoder = nn.ModuleList(
             IGAELayer(a, b, norm=norm, activation=act if i < len(dims) - 2 else None)
-            for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])))
+            for i, (a, b) in enumerate(itertools.pairwise(dims)))
         rdims = dims[::-1]
         self.decoder = nn.ModuleList(IGAELayer(a, b, norm=norm, activation=act)
-                                     for a, b in zip(rdims[:-1], rdims[1:]))
+                                     for a, b in itertools.pairwise(rdims))
 
     @staticmethod
     def _run(layers, graph, h):
@@ -107,7 +108,7 @@ class IGAE(nn.Module):
 def igae_targets(graph, x: torch.Tensor, norm: str = "row"):
     """``(A_hat X, target_coo(A_hat))``: the weighted attributes and the sparse normalized adjacency
     (self-loops included) that IGAE reconstructs."""
-    ax = graph_spmm(graph, x.float(), norm=norm)
+    ax = graph_spmm(graph, _upcast(x), norm=norm)
     return ax, target_coo(graph, add_self_loops=True, norm=norm, device=x.device)
 
 
@@ -115,7 +116,7 @@ def igae_loss(z: torch.Tensor, z_hat: torch.Tensor, ax: torch.Tensor, adj_target
               tile: int = 2048):
     """``(L_IGAE, parts)`` with ``L_w = mse(z_hat, A_hat X)`` and
     ``L_a = mean (A_hat - sigmoid(z z^T) - sigmoid(z_hat z_hat^T))^2`` (exact, tiled)."""
-    loss_w = F.mse_loss(z_hat.float(), ax)
+    loss_w = F.mse_loss(_upcast(z_hat), ax)
     with torch.autocast(device_type=z.device.type, enabled=False):
-        loss_a = gram_mse([z.float(), z_hat.float()], adj_target, sigmoid=True, tile=tile)
+        loss_a = gram_mse([_upcast(z), _upcast(z_hat)], adj_target, sigmoid=True, tile=tile)
     return loss_w + gamma * loss_a, {"igae_w": loss_w.detach(), "igae_a": loss_a.detach()}

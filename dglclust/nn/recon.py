@@ -88,31 +88,39 @@ def _edge_scores(z, rows, cols):
 
 
 class _SigmoidSumSquare(torch.autograd.Function):
-    """``sum_ij (sum_k sigmoid(z^k_i . z^k_j))^2`` over several embeddings, in row tiles, with the
-    tiles recomputed in the backward pass (memory O(n * tile))."""
+    """``sum_ij (sum_k sigmoid(z^k_i . z^k_j))^2`` over several embeddings, by square blocks
+    ``(I, J)`` with ``I <= J`` only (the matrix is symmetric; off-diagonal blocks count twice), memory
+    O(tile^2 + n d). The gradient is accumulated in the same pass when an input requires it (a loss
+    is differentiated once, so this avoids recomputing every block in the backward pass)."""
 
     @staticmethod
     def forward(ctx, tile, *zs):
         n = zs[0].shape[0]
+        need = any(z.requires_grad for z in zs)
         total = zs[0].new_zeros((), dtype=torch.float64)
-        for start in range(0, n, tile):
-            f = sum(torch.sigmoid(z[start:start + tile] @ z.T) for z in zs)
-            total += f.square().sum(dtype=torch.float64)
-        ctx.save_for_backward(*zs)
-        ctx.tile = tile
+        gs = [torch.zeros_like(z) for z in zs] if need else None
+        for i in range(0, n, tile):
+            zi = [z[i:i + tile] for z in zs]
+            for j in range(i, n, tile):
+                sig = [torch.sigmoid_(a @ z[j:j + tile].T) for a, z in zip(zi, zs)]
+                f = sig[0] + sig[1] if len(sig) > 1 else sig[0].clone()
+                for sg in sig[2:]:
+                    f += sg
+                total += (1.0 if i == j else 2.0) * torch.dot(f.view(-1), f.view(-1)).double()
+                if not need:
+                    continue
+                for a, z, g, sg in zip(zi, zs, gs, sig):
+                    # d/dz_i sum_ij F_ij^2 = 4 sum_j F_ij sigmoid'(s_ij) z_j  (F, s symmetric)
+                    d = sg.mul_(1.0 - sg).mul_(f)
+                    g[i:i + tile].addmm_(d, z[j:j + tile])
+                    if i != j:
+                        g[j:j + tile].addmm_(d.T, a)
+        ctx.gs = gs
         return total.to(zs[0].dtype)
 
     @staticmethod
     def backward(ctx, grad):
-        zs = ctx.saved_tensors
-        gs = [torch.empty_like(z) for z in zs]
-        for start in range(0, zs[0].shape[0], ctx.tile):
-            sig = [torch.sigmoid(z[start:start + ctx.tile] @ z.T) for z in zs]
-            f = sum(sig)
-            for z, g, sg in zip(zs, gs, sig):
-                # d/dz_i sum_ij F_ij^2 = 4 sum_j F_ij sigmoid'(s_ij) z_j  (F, s symmetric)
-                g[start:start + ctx.tile] = 4.0 * ((f * sg * (1.0 - sg)) @ z)
-        return (None, *[g * grad for g in gs])
+        return (None, *[g * (4.0 * grad) for g in ctx.gs])
 
 
 def gram_mse(z, target, sigmoid: bool = True, reduction: str = "mean", tile: int = 2048):

@@ -19,7 +19,7 @@ from torch import nn
 from ..utils import atomic_write, cache_dir
 from .pretrain import fingerprint
 
-__all__ = ["pretrain_full_batch", "graph_fingerprint_parts"]
+__all__ = ["graph_fingerprint_parts", "pretrain_full_batch"]
 
 _VERSION = 1
 

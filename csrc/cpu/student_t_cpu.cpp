@@ -168,14 +168,17 @@ std::tuple<at::Tensor, at::Tensor> student_t_backward_cpu(const at::Tensor& grad
   const at::Tensor g = grad_q_.to(z.scalar_type()).contiguous(), q = q_.to(z.scalar_type()).contiguous();
   at::Tensor grad_z = at::empty_like(z);
   const int64_t nblocks = (n + kRowBlock - 1) / kRowBlock;
-  // one (k x d) partial sum of grad_mu per fixed row block, reduced by ATen in block order
+  // one (k x d) partial sum of grad_mu per fixed row block
   at::Tensor partial = at::zeros({std::max<int64_t>(nblocks, 1), k, d}, z.options());
   AT_DISPATCH_FLOATING_TYPES(z.scalar_type(), "student_t_backward_cpu", [&] {
     student_t_bwd_impl<scalar_t>(g.data_ptr<scalar_t>(), z.data_ptr<scalar_t>(), mu.data_ptr<scalar_t>(),
                                  muT.data_ptr<scalar_t>(), q.data_ptr<scalar_t>(), grad_z.data_ptr<scalar_t>(),
                                  partial.data_ptr<scalar_t>(), n, k, d, alpha);
   });
-  return std::make_tuple(grad_z, partial.sum(0));
+  // sum the block partials in block order (fixed => independent of the thread count)
+  at::Tensor grad_mu = partial.select(0, 0).clone();
+  for (int64_t b = 1; b < nblocks; ++b) grad_mu.add_(partial.select(0, b));
+  return std::make_tuple(grad_z, grad_mu);
 }
 
 // p_ij = w_ij / sum_j' w_ij', w_ij = q_ij^2 / f_j, f_j = sum_i q_ij (accumulated in float64).

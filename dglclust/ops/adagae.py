@@ -29,7 +29,8 @@ Semantics (shared by the reference and the kernels, checked against a brute forc
   decide the final order and the weights. Integer-valued inputs small enough for exact arithmetic
   (binary / count features) are not centered, so ``d~`` is exact and the result equals the exact
   definition. For real-valued data it can differ only if more than 8 points tie with the
-  ``(k+1)``-th neighbour within float rounding (exact duplicates have identical ``d~`` and are fine).
+  ``(k+1)``-th neighbour within float rounding (exact duplicate points get identical ``d~`` from
+  the matrix products in practice, so they keep the index order; this is tested).
 * **Memory**: ``O(n (k + d))`` plus one tile of distances (``tile_rows x n`` in the reference, a
   ``512 x 512`` block per thread in the CPU kernel, a row tile on CUDA); never ``n x n``.
 * No gradient: the graph is a constant of the AdaGAE objective (recomputed from the embedding

@@ -4,6 +4,8 @@ from .estimators import AEKMeans, DEC, IDEC, SDCN
 from .agcn import AGCN, AGCNH, AGCNS
 from .dfcn import DFCN
 from .adagae import AdaGAE
+from .caegcn import CaEGCN
+from .gae import DAEGC, GAE, VGAE
 
 ESTIMATORS = {
     "ae": AEKMeans,
@@ -15,6 +17,10 @@ ESTIMATORS = {
     "agcn-s": AGCNS,
     "dfcn": DFCN,
     "adagae": AdaGAE,
+    "caegcn": CaEGCN,
+    "gae": GAE,
+    "vgae": VGAE,
+    "daegc": DAEGC,
 }
 
 

@@ -4,5 +4,7 @@ from .sdcn import SDCNModule
 from .agcn import AGCNModule
 from .dfcn import DFCNModule
 from .adagae import AdaGAEModule
+from .caegcn import CaEGCNModule
+from .gae import DAEGCModule, GAEModule
 
 __all__ = ["ClusteringAE", "SDCNModule"]

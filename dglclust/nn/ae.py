@@ -32,7 +32,7 @@ class AE(nn.Module):
     """
 
     def __init__(self, in_dim: int, hidden: Sequence[int] = (500, 500, 2000), latent: int = 10,
-                 negative_slope: float = 0.0):
+                 negative_slope: float = 0.0, decoder_hidden: Sequence[int] | None = None):
         super().__init__()
         if in_dim < 1 or latent < 1 or any(h < 1 for h in hidden):
             raise ValueError(f"AE dimensions must be positive, got in_dim={in_dim}, hidden={hidden}, latent={latent}")
@@ -40,7 +40,9 @@ class AE(nn.Module):
         self.negative_slope = float(negative_slope)  # > 0: LeakyReLU (DFCN uses 0.2) instead of ReLU
         enc_dims = [self.in_dim, *self.hidden, self.latent]
         self.encoder = mlp(enc_dims)
-        self.decoder = mlp(enc_dims[::-1])
+        # decoder_hidden: widths of an asymmetric decoder (CaEGCN: in-500-10-k-500-500-in)
+        dec = self.hidden[::-1] if decoder_hidden is None else tuple(int(h) for h in decoder_hidden)
+        self.decoder = mlp([self.latent, *dec, self.in_dim])
 
     def _act(self, h: torch.Tensor) -> torch.Tensor:
         if self.negative_slope:
@@ -58,14 +60,18 @@ class AE(nn.Module):
             hs.append(h)
         return hs
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
+    def decode(self, z: torch.Tensor, return_hiddens: bool = False):
+        """``x_hat``, or with ``return_hiddens`` the list of every decoder layer's output (ending
+        with ``x_hat``)."""
         h = z
+        hs = []
         last = len(self.decoder) - 1
         for i, layer in enumerate(self.decoder):
             h = layer(h)
             if i < last:
                 h = self._act(h)
-        return h
+            hs.append(h)
+        return hs if return_hiddens else h
 
     def forward(self, x: torch.Tensor):
         hs = self.encode(x)

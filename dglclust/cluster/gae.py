@@ -1,0 +1,164 @@
+"""GAE, VGAE and DAEGC estimators (the graph auto-encoder baselines)."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..models.gae import DAEGCModule, GAEModule, bce_weights, gae_loss
+from ..nn.gat import attention_structure
+from ..nn.recon import gram_bce, target_coo
+from ..ops import student_t
+from ..train import SelfTrainer, kl_div
+from .base import BaseClusterer
+
+__all__ = ["GAE", "VGAE", "DAEGC"]
+
+
+def _argmax(t):
+    return t.argmax(1).cpu().numpy().astype(np.int64)
+
+
+def _l2(module, weight_decay):
+    """``weight_decay / 2 * ||theta||^2``: its gradient is Adam's ``weight_decay * theta``."""
+    if not weight_decay:
+        return 0.0
+    return 0.5 * weight_decay * sum(p.square().sum() for p in module.parameters())
+
+
+class _GraphAEBase(BaseClusterer):
+    """Reconstruction training (full batch, cached on disk by data + initial weights + settings,
+    :func:`dglclust.train.pretrain_graph.pretrain_full_batch`) shared by the family."""
+
+    def _train_reconstruction(self, module, loss_fn, graph, x, params, *, epochs, lr, tag, settings):
+        from ..train.pretrain_graph import graph_fingerprint_parts, pretrain_full_batch
+
+        module.train()
+        info = pretrain_full_batch(module, loss_fn, data=graph_fingerprint_parts(graph, x), epochs=int(epochs),
+                                   lr=float(lr), tag=tag, settings=settings, cache=bool(params["cache"]),
+                                   verbose=bool(self.verbose))
+        self.pretrain_time_ = info["seconds"]
+        self.pretrain_info_ = info
+        return info
+
+
+class GAE(_GraphAEBase):
+    r"""Graph auto-encoder (Kipf & Welling 2016) + KMeans on its embedding.
+
+    Two-layer GCN encoder (``hidden_dims=[32]``, ``latent_dim=16``), inner-product decoder,
+    weighted binary cross-entropy against :math:`A + I` (exact, O(n) memory,
+    :func:`dglclust.nn.recon.gram_bce`), Adam lr 0.01 for 200 epochs; then KMeans
+    (``n_init=20``). ``soft_assignments_`` are Student's t on the KMeans centers.
+
+    Example:
+        >>> from dglclust.data import load_dataset
+        >>> from dglclust.cluster import GAE
+        >>> g = load_dataset("digits")[0]
+        >>> GAE(n_clusters=10, random_state=0, verbose=False).fit_predict(g).shape
+        (1797,)
+    """
+
+    name = "gae"
+    variational = False
+
+    def _fit(self, graph, x, y, params, seed):
+        module = GAEModule(x.shape[1], params["hidden_dims"], int(params["latent_dim"]), self.variational,
+                           params["norm"]).to(x.device)
+        target = target_coo(graph, add_self_loops=True, norm="none", device=x.device)
+        pos_weight, norm = bce_weights(x.shape[0], int(target[0].numel()))
+        tile = int(params["tile"])
+
+        def loss_fn():
+            with self._autocast():
+                out = module(graph, x)
+            return gae_loss(out, target, pos_weight, norm, tile)
+
+        self._train_reconstruction(module, loss_fn, graph, x, params, epochs=params["epochs"], lr=params["lr"],
+                                   tag=self.name, settings={"precision": self.precision_, "tile": tile})
+        module.eval()
+        with torch.no_grad(), self._autocast():
+            mu = module(graph, x)["mu"].float()
+        centers, labels = self._kmeans(mu, params, seed)
+        self.module_ = module
+        self.labels_ = labels
+        self.embedding_ = mu.cpu().numpy()
+        self.soft_assignments_ = student_t(mu, centers).cpu().numpy()
+        self.cluster_centers_ = centers.cpu().numpy()
+        self.n_iter_ = int(params["epochs"])
+        self.history_ = []
+        if y is not None:
+            from ..metrics import evaluate
+
+            self.history_.append({"epoch": int(params["epochs"]), **evaluate(y, labels)})
+
+
+class VGAE(GAE):
+    r"""Variational graph auto-encoder (Kipf & Welling 2016) + KMeans on the mean embedding
+    :math:`\mu`. As :class:`GAE`, plus the ``log sigma`` GCN head, the reparameterized sample
+    :math:`Z = \mu + \sigma \odot \epsilon` in training and the KL term of the ELBO."""
+
+    name = "vgae"
+    variational = True
+
+
+class DAEGC(_GraphAEBase):
+    r"""Deep Attentional Embedded Graph Clustering (Wang et al., IJCAI 2019).
+
+    Graph attention auto-encoder (``256-16``, topological relevance :math:`M = (B + B^2)/2`,
+    :mod:`dglclust.nn.gat`), L2-normalized embedding, inner-product decoder with an unweighted
+    BCE against :math:`A + I`; pretrained for ``pretrain_epochs`` (Adam lr 0.005, weight decay
+    5e-3; cached), KMeans initializes Student's t centers, then ``epochs`` of self-training
+    ``BCE + gamma KL(P || Q)`` (``gamma = 10``, lr 1e-4, P refreshed every ``update_interval``);
+    labels are ``argmax Q`` after the last epoch.
+    """
+
+    name = "daegc"
+
+    def _fit(self, graph, x, y, params, seed):
+        k = self.n_clusters_
+        module = DAEGCModule(x.shape[1], k, params["hidden_dims"], int(params["latent_dim"]),
+                             float(params["negative_slope"]), float(params["alpha"])).to(x.device)
+        structure = attention_structure(graph, int(params["proximity_order"]), device=x.device)
+        target = target_coo(graph, add_self_loops=True, norm="none", device=x.device)
+        tile, wd = int(params["tile"]), float(params["weight_decay"])
+
+        def rec_loss(z):
+            return gram_bce(z, target, pos_weight=1.0, reduction="mean", tile=tile)
+
+        def pretrain_loss():
+            with self._autocast():
+                z = module.embed(structure, x)
+            rec = rec_loss(z)
+            return rec + _l2(module, wd), {"rec": rec.detach()}
+
+        self._train_reconstruction(
+            module, pretrain_loss, graph, x, params, epochs=params["pretrain_epochs"], lr=params["pretrain_lr"],
+            tag="daegc", settings={"weight_decay": wd, "order": int(params["proximity_order"]),
+                                   "precision": self.precision_, "tile": tile})
+        with torch.no_grad(), self._autocast():
+            z0 = module.embed(structure, x)
+        centers, _ = self._kmeans(z0, params, seed)
+        with torch.no_grad():
+            module.centers.copy_(centers)
+        gamma = float(params["kl_weight"])
+
+        def loss_fn(out, p):
+            kl = kl_div(out["q"].log(), p)
+            rec = rec_loss(out["z"])
+            return rec + gamma * kl, {"rec": rec.detach(), "kl": kl.detach()}
+
+        def forward():
+            with self._autocast():
+                return module(structure, x)
+
+        trainer = SelfTrainer(module.parameters(), forward, loss_fn, lambda out: _argmax(out["q"]),
+                              epochs=int(params["epochs"]), lr=float(params["lr"]), weight_decay=wd,
+                              update_interval=int(params["update_interval"]), y_true=y,
+                              verbose=bool(self.verbose), desc="DAEGC")
+        out = trainer.run()
+        self.module_ = module
+        self.history_ = trainer.history
+        self.labels_ = _argmax(out["q"])
+        self.embedding_ = out["z"].cpu().numpy()
+        self.soft_assignments_ = out["q"].cpu().numpy()
+        self.cluster_centers_ = module.centers.detach().cpu().numpy()
+        self.n_iter_ = int(params["epochs"])

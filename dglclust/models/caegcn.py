@@ -1,0 +1,146 @@
+r"""CaEGCN (Huo et al., TKDE 2021): cross-attention fusion based enhanced graph convolutional network.
+
+Two auto-encoders of the same widths ``in -> e_1 -> ... -> k -> d_1 -> ... -> in`` (paper:
+``in-500-10-k-500-500-in``, ``k`` = number of clusters) run side by side:
+
+* the content auto-encoder (CAE, the shared :class:`dglclust.nn.AE`, pretrained) gives
+  :math:`H_1, \dots, H_L` (:math:`H_L = \hat X`);
+* the graph auto-encoder (GAE) of :class:`dglclust.nn.GCNLayer` s gives
+  :math:`Z_1 = \sigma(\hat A X U_1)` and :math:`Z_{l+1} = \sigma(\hat A R_l U_{l+1})` with the
+  cross-attention fusion :math:`R_l = F_{att}(\gamma Z_l + (1 - \gamma) H_l)`
+  (:class:`dglclust.nn.attention.CrossAttentionFusion`), :math:`\hat A = D^{-1/2}(A+I)D^{-1/2}`.
+
+The middle layers (width ``k``) are the clustering heads: Student's t :math:`T` on
+:math:`H_{L/2}` (centers from KMeans), prediction :math:`\mathrm{softmax}(Z_{L/2})`. Hidden layers
+use ReLU; the middle and the last layer of both auto-encoders are linear.
+
+Loss (eq. 21, :func:`caegcn_loss`), every term a mean (as MSE / ``batchmean`` KL):
+
+.. math::
+    \lambda_1 \|A - \mathrm{sigmoid}(Z_L Z_L^T)\|^2 + \lambda_2 \|X - Z_L\|^2
+    + \lambda_3 \|X - \hat X\|^2 + \lambda_4 KL(P \| T) + \lambda_5 KL(P \| Z)
+
+with :math:`\lambda = (0.01, 0.01, 1, 0.1, 0.01)`. The adjacency term is exact and never builds
+the ``n x n`` matrix (:func:`dglclust.nn.recon.gram_mse`).
+
+Semi-supervised variant (paper, appendix A.2, transductive): with labels :math:`Y` on a subset of
+nodes the self-supervised terms are replaced by :math:`KL(Y \| Z) + KL(Y \| H)` on the labelled
+nodes (cross-entropies of :math:`\mathrm{softmax}(Z_{L/2})` and :math:`\mathrm{softmax}(H_{L/2})`),
+see :func:`caegcn_semi_loss`.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ..nn import AE, GCNLayer
+from ..nn.attention import CrossAttentionFusion
+from ..nn.recon import gram_mse
+from ..ops import student_t
+from ..train import kl_div
+
+__all__ = ["CaEGCNModule", "caegcn_loss", "caegcn_semi_loss", "LOSS_WEIGHTS"]
+
+#: the paper's lambda_1..lambda_5 (graph, GAE content, CAE content, KL(P||T), KL(P||Z))
+LOSS_WEIGHTS = (0.01, 0.01, 1.0, 0.1, 0.01)
+
+
+class CaEGCNModule(nn.Module):
+    """CAE + GAE with cross-attention fusion; see the module docstring.
+
+    Parameters: ``in_dim``, ``n_clusters``; ``encoder`` / ``decoder`` hidden widths (paper
+    ``(500, 10)`` / ``(500, 500)``); ``heads``, ``head_dim``, ``attn_scale``, ``gamma``,
+    ``residual``, ``checkpoint`` (see :class:`CrossAttentionFusion`); ``fuse_layers``: the layers
+    ``l`` (1-based, ``1 <= l < L``) whose :math:`R_l` uses attention (``None``: all, as in the
+    paper); the others use the plain mix :math:`\\gamma Z_l + (1 - \\gamma) H_l` (the paper's
+    "w/o attention" ablation); ``norm`` of the propagation; ``alpha`` of Student's t.
+
+    ``forward(graph, x)`` returns ``{"x_hat", "z_out" (Z_L), "logits" (Z_{L/2}), "pred"
+    (softmax), "h_mid" (H_{L/2}), "q" (T)}``.
+    """
+
+    def __init__(self, in_dim: int, n_clusters: int, encoder: Sequence[int] = (500, 10),
+                 decoder: Sequence[int] = (500, 500), heads: int = 8, head_dim=None,
+                 attn_scale=None, gamma: float = 0.5, norm: str = "sym", fuse_layers=None,
+                 residual: bool = False, checkpoint: bool = False, alpha: float = 1.0):
+        super().__init__()
+        self.cae = AE(in_dim, tuple(encoder), n_clusters, decoder_hidden=tuple(decoder))
+        dims = [int(in_dim), *(int(e) for e in encoder), int(n_clusters), *(int(d) for d in decoder), int(in_dim)]
+        self.n_layers = len(dims) - 1
+        self.mid = len(encoder) + 1  # 1-based index of the clustering layer (L/2 in the paper)
+        linear = {self.mid, self.n_layers}
+        self.gae = nn.ModuleList(
+            GCNLayer(a, b, norm=norm, activation=None if i + 1 in linear else torch.relu)
+            for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])))
+        layers = range(1, self.n_layers) if fuse_layers is None else [int(v) for v in fuse_layers]
+        bad = [v for v in layers if not 1 <= v < self.n_layers]
+        if bad:
+            raise ValueError(f"fuse_layers must be in 1..{self.n_layers - 1}, got {bad}")
+        self.fusion = nn.ModuleDict({
+            str(v): CrossAttentionFusion(dims[v], heads, head_dim, attn_scale, gamma, residual, checkpoint)
+            for v in sorted(set(layers))})
+        self.gamma = float(gamma)
+        self.centers = nn.Parameter(torch.zeros(n_clusters, n_clusters))
+        self.alpha = float(alpha)
+
+    def content(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The CAE's layer outputs :math:`H_1, \\dots, H_L` (:math:`H_L = \\hat X`)."""
+        hs = self.cae.encode(x)
+        return hs + self.cae.decode(hs[-1], return_hiddens=True)
+
+    def forward(self, graph, x: torch.Tensor, dense_attention: bool = False) -> dict:
+        hs = self.content(x)
+        z = self.gae[0](graph, x)
+        zs = [z]
+        for layer in range(1, self.n_layers):
+            h = hs[layer - 1]
+            fuse = self.fusion[str(layer)] if str(layer) in self.fusion else None
+            if fuse is not None:
+                r = fuse(z, h, dense=dense_attention)
+            else:
+                r = self.gamma * z + (1.0 - self.gamma) * h
+            z = self.gae[layer](graph, r)
+            zs.append(z)
+        logits = zs[self.mid - 1].float()
+        h_mid = hs[self.mid - 1].float()
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            q = student_t(h_mid, self.centers, self.alpha)
+        return {"x_hat": hs[-1].float(), "z_out": zs[-1].float(), "logits": logits,
+                "pred": torch.softmax(logits, dim=1), "h_mid": h_mid, "q": q}
+
+
+def caegcn_loss(out: dict, x: torch.Tensor, target, p: torch.Tensor,
+                weights: Sequence[float] = LOSS_WEIGHTS, tile: int = 2048):
+    """Eq. 21 -> ``(loss, parts)``. ``target`` = :func:`dglclust.nn.recon.target_coo` of the graph
+    (the adjacency being reconstructed), ``p`` the target distribution (from ``out["q"]``)."""
+    w1, w2, w3, w4, w5 = (float(w) for w in weights)
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        graph = gram_mse(out["z_out"], target, sigmoid=True, reduction="mean", tile=tile) \
+            if w1 else out["z_out"].new_zeros(())
+        gae_content = F.mse_loss(out["z_out"], x)
+        cae_content = F.mse_loss(out["x_hat"], x)
+        kl_t = kl_div(out["q"].log(), p)
+        kl_z = kl_div(F.log_softmax(out["logits"], dim=1), p)
+    loss = w1 * graph + w2 * gae_content + w3 * cae_content + w4 * kl_t + w5 * kl_z
+    parts = {"graph": graph, "gae_content": gae_content, "cae_content": cae_content,
+             "kl_t": kl_t, "kl_z": kl_z}
+    return loss, {k: v.detach() for k, v in parts.items()}
+
+
+def caegcn_semi_loss(out: dict, target, labels: torch.Tensor, labeled: torch.Tensor,
+                     weights: Sequence[float] = (0.01, 1.0, 1.0), tile: int = 2048):
+    """Appendix A.2 (transductive): ``w_g * graph + w_z * KL(Y||Z) + w_h * KL(Y||H)`` with the KL
+    terms over the labelled nodes ``labeled`` (bool mask or index), i.e. cross-entropies of
+    ``softmax(Z_{L/2})`` and ``softmax(H_{L/2})`` against one-hot ``labels``."""
+    wg, wz, wh = (float(w) for w in weights)
+    with torch.autocast(device_type=out["logits"].device.type, enabled=False):
+        graph = gram_mse(out["z_out"], target, sigmoid=True, reduction="mean", tile=tile) \
+            if wg else out["z_out"].new_zeros(())
+        y = labels[labeled]
+        sup_z = F.cross_entropy(out["logits"][labeled], y)
+        sup_h = F.cross_entropy(out["h_mid"][labeled], y)
+    loss = wg * graph + wz * sup_z + wh * sup_h
+    return loss, {"graph": graph.detach(), "sup_gae": sup_z.detach(), "sup_cae": sup_h.detach()}

@@ -1,0 +1,269 @@
+"""CaEGCN and the graph auto-encoder family (GAE, VGAE, DAEGC): the attention, GAT and loss paths
+against dense formulas, the semi-supervised variant, quality on digits, estimator API."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch.nn import functional as F
+
+import dglclust  # noqa: F401
+from dglclust.cluster import DAEGC, GAE, VGAE, CaEGCN, get_estimator
+from dglclust.data import from_arrays, load_dataset
+from dglclust.metrics import evaluate
+from dglclust.models.caegcn import CaEGCNModule, caegcn_loss, caegcn_semi_loss
+from dglclust.models.gae import GAEModule, bce_weights, gae_loss
+from dglclust.nn.attention import CrossAttentionFusion, multihead_attention, multihead_attention_dense
+from dglclust.nn.gat import GATLayer, attention_structure
+from dglclust.nn.recon import target_coo
+from dglclust.ops import target_distribution
+
+# small widths / few epochs: the structure of the models, not their paper sizes
+SMALL_CAE = dict(encoder_dims=[32, 8], decoder_dims=[32, 32], heads=2, pretrain_epochs=20, n_init=3)
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("DGLCLUST_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits")[0]
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 1, (30, 6)), rng.normal(5, 1, (30, 6))]).astype(np.float32)
+    return from_arrays(x, labels=np.repeat([0, 1], 30), knn=5)
+
+
+def _dense_adj(g, self_loops=True):
+    n = g.num_nodes()
+    src, dst = g.edges()
+    a = torch.zeros(n, n)
+    a[dst.long(), src.long()] = 1.0
+    return a + torch.eye(n) if self_loops else a
+
+
+# -- attention -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("heads,d,scale", [(1, 5, 1.0), (8, 2, 0.7), (3, 7, None)])
+def test_multihead_attention_matches_dense(heads, d, scale):
+    gen = torch.Generator().manual_seed(0)
+    n = 37
+    q, k, v = (torch.randn(n, heads * d, generator=gen, dtype=torch.float64, requires_grad=True)
+               for _ in range(3))
+    s = d ** -0.5 if scale is None else scale
+    out = multihead_attention(q, k, v, heads, s)
+    ref = multihead_attention_dense(q, k, v, heads, s)
+    torch.testing.assert_close(out, ref, rtol=1e-9, atol=1e-10)
+    w = torch.randn(out.shape, generator=gen, dtype=torch.float64)
+    g1 = torch.autograd.grad((out * w).sum(), (q, k, v))
+    g2 = torch.autograd.grad((ref * w).sum(), (q, k, v))
+    for a, b in zip(g1, g2):
+        torch.testing.assert_close(a, b, rtol=1e-8, atol=1e-9)
+
+
+@pytest.mark.parametrize("kw", [{}, {"head_dim": "full", "scale": 1.0}, {"residual": True, "heads": 3}])
+def test_fusion_module_matches_dense_and_checkpoint(kw):
+    torch.manual_seed(0)
+    fuse = CrossAttentionFusion(12, **kw).double()
+    z, h = (torch.randn(25, 12, dtype=torch.float64, requires_grad=True) for _ in range(2))
+    out, ref = fuse(z, h), fuse(z, h, dense=True)
+    torch.testing.assert_close(out, ref, rtol=1e-9, atol=1e-10)
+    y = 0.5 * z + 0.5 * h  # gamma = 0.5
+    heads = fuse.heads
+    manual = fuse.out(torch.cat([torch.softmax(fuse.scale * (y @ wq.T) @ (y @ wk.T).T, 1) @ (y @ wv.T)
+                                 for wq, wk, wv in zip(fuse.query.weight.chunk(heads), fuse.key.weight.chunk(heads),
+                                                       fuse.value.weight.chunk(heads))], 1))
+    torch.testing.assert_close(out, manual + (y if fuse.residual else 0), rtol=1e-9, atol=1e-10)
+    g_plain = torch.autograd.grad(out.square().sum(), [z, *fuse.parameters()])
+    fuse.checkpoint = True
+    g_ckpt = torch.autograd.grad(fuse(z, h).square().sum(), [z, *fuse.parameters()])
+    for a, b in zip(g_plain, g_ckpt):
+        torch.testing.assert_close(a, b)
+
+
+def test_fusion_rejects_bad_input():
+    with pytest.raises(ValueError, match="head_dim"):
+        CrossAttentionFusion(8, head_dim="wide")
+    with pytest.raises(ValueError, match="must both be"):
+        CrossAttentionFusion(8)(torch.randn(4, 8), torch.randn(4, 7))
+
+
+# -- CaEGCN forward and loss -----------------------------------------------------------------------
+def test_caegcn_model_and_loss_match_dense(blobs):
+    torch.manual_seed(0)
+    x = blobs.ndata["feat"]
+    n, k = x.shape[0], 2
+    model = CaEGCNModule(x.shape[1], k, encoder=(16, 4), decoder=(16, 16), heads=4)
+    with torch.no_grad():
+        model.centers.normal_()
+    out = model(blobs, x)
+    ref = model(blobs, x, dense_attention=True)
+    for key in ("z_out", "logits", "q", "x_hat"):
+        torch.testing.assert_close(out[key], ref[key], rtol=1e-4, atol=1e-5)
+    p = target_distribution(out["q"].detach())
+    target = target_coo(blobs, add_self_loops=True)
+    loss, parts = caegcn_loss(out, x, target, p, tile=7)  # several tiles, a ragged last one
+    a = _dense_adj(blobs)
+    zl = out["z_out"]
+    dense = {"graph": (a - torch.sigmoid(zl @ zl.T)).square().mean(),
+             "gae_content": (x - zl).square().mean(), "cae_content": (x - out["x_hat"]).square().mean(),
+             "kl_t": (p * (p.log() - out["q"].log())).sum() / n,
+             "kl_z": (p * (p.log() - torch.log_softmax(out["logits"], 1))).sum() / n}
+    for key, val in dense.items():
+        torch.testing.assert_close(parts[key], val.detach(), rtol=1e-4, atol=1e-6)
+    dense_loss = sum(w * dense[key] for w, key in zip((0.01, 0.01, 1.0, 0.1, 0.01), dense))
+    torch.testing.assert_close(loss, dense_loss, rtol=1e-5, atol=1e-7)
+    params = [p_ for p_ in model.parameters() if p_.requires_grad]
+    g_tiled = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
+    g_dense = torch.autograd.grad(dense_loss, params, allow_unused=True)
+    for a_, b_ in zip(g_tiled, g_dense):
+        if a_ is None or b_ is None:
+            assert a_ is None and b_ is None
+            continue
+        torch.testing.assert_close(a_, b_, rtol=1e-3, atol=1e-6)
+
+
+def test_caegcn_fuse_layers_option(blobs):
+    x = blobs.ndata["feat"]
+    model = CaEGCNModule(x.shape[1], 2, encoder=(16, 4), decoder=(16, 16), heads=2, fuse_layers=[1, 2])
+    assert sorted(model.fusion) == ["1", "2"]
+    assert model(blobs, x)["pred"].shape == (x.shape[0], 2)
+    with pytest.raises(ValueError, match="fuse_layers"):
+        CaEGCNModule(x.shape[1], 2, encoder=(16, 4), decoder=(16, 16), fuse_layers=[6])
+
+
+# -- GAE family ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("variational", [False, True])
+def test_gae_loss_matches_dense(blobs, variational):
+    torch.manual_seed(0)
+    x = blobs.ndata["feat"]
+    n = x.shape[0]
+    model = GAEModule(x.shape[1], (8,), 4, variational=variational)
+    out = model(blobs, x)
+    target = target_coo(blobs, add_self_loops=True)
+    pos_weight, norm = bce_weights(n, target[0].numel())
+    loss, _ = gae_loss(out, target, pos_weight, norm, tile=9)
+    a = _dense_adj(blobs)
+    z = out["z"]
+    dense = norm * F.binary_cross_entropy_with_logits(z @ z.T, a, pos_weight=torch.tensor(pos_weight))
+    if variational:
+        mu, ls = out["mu"], out["logstd"]
+        dense = dense - 0.5 / n * torch.mean(torch.sum(1 + 2 * ls - mu**2 - torch.exp(ls) ** 2, 1))
+    torch.testing.assert_close(loss, dense, rtol=1e-5, atol=1e-6)
+    ga = torch.autograd.grad(loss, list(model.parameters()), retain_graph=True)
+    gb = torch.autograd.grad(dense, list(model.parameters()))
+    for a_, b_ in zip(ga, gb):
+        torch.testing.assert_close(a_, b_, rtol=1e-3, atol=1e-6)
+
+
+def test_gat_layer_matches_dense(blobs):
+    torch.manual_seed(0)
+    x = blobs.ndata["feat"].double().requires_grad_()
+    structure = attention_structure(blobs, order=2)
+    layer = GATLayer(x.shape[1], 5).double()
+    out = layer(structure, x)
+    a = _dense_adj(blobs).double()
+    b = a / a.sum(1, keepdim=True)
+    m = (b + b @ b) / 2
+    h = x @ layer.weight
+    c = F.leaky_relu((h @ layer.attn_self + (h @ layer.attn_neigh).T) * m, 0.2)
+    ref = F.elu(torch.softmax(c.masked_fill(a == 0, float("-inf")), 1) @ h)
+    torch.testing.assert_close(out, ref, rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(torch.autograd.grad(out.sum(), x)[0], torch.autograd.grad(ref.sum(), x)[0],
+                               rtol=1e-6, atol=1e-7)
+
+
+# -- semi-supervised CaEGCN ------------------------------------------------------------------------
+def test_semi_supervised_uses_the_given_labels(blobs):
+    truth = blobs.ndata["label"].numpy()
+    given = 1 - truth  # swapped class ids: an unsupervised model could not know this naming
+    est = CaEGCN(random_state=0, verbose=False, epochs=60, lr=5e-3, **SMALL_CAE)
+    est.fit(blobs, y=given)
+    assert est.semi_supervised_ and est.n_clusters_ == 2
+    assert (est.labels_ == given).mean() == 1.0
+    # a few labels suffice (transductive): the unlabelled nodes follow their labelled neighbours
+    partial = np.full_like(truth, -1)
+    partial[[0, 1, 2, 30, 31, 32]] = given[[0, 1, 2, 30, 31, 32]]
+    est2 = CaEGCN(random_state=0, verbose=False, epochs=60, lr=5e-3, **SMALL_CAE).fit(blobs, y=partial)
+    assert (est2.labels_ == given).mean() >= 0.95
+
+
+def test_semi_loss_depends_only_on_labelled_nodes(blobs):
+    torch.manual_seed(0)
+    x = blobs.ndata["feat"]
+    model = CaEGCNModule(x.shape[1], 2, encoder=(16, 4), decoder=(16, 16), heads=2)
+    out = model(blobs, x)
+    target = target_coo(blobs)
+    labels = blobs.ndata["label"].clone()
+    mask = torch.zeros_like(labels, dtype=torch.bool)
+    mask[:10] = True
+    base, _ = caegcn_semi_loss(out, target, labels, mask)
+    flipped = labels.clone()
+    flipped[:10] = 1 - flipped[:10]
+    assert not torch.allclose(base, caegcn_semi_loss(out, target, flipped, mask)[0])
+    other = labels.clone()
+    other[10:] = 1 - other[10:]
+    torch.testing.assert_close(base, caegcn_semi_loss(out, target, other, mask)[0])
+
+
+def test_partial_labels_validation(blobs):
+    est = CaEGCN(random_state=0, verbose=False, epochs=1, **SMALL_CAE)
+    n = blobs.num_nodes()
+    with pytest.raises(ValueError, match="one entry per node"):
+        est.fit(blobs, y=np.zeros(n - 1, dtype=int))
+    with pytest.raises(ValueError, match="no labelled node"):
+        est.fit(blobs, y=-np.ones(n, dtype=int))
+    with pytest.raises(ValueError, match=">= 0 or -1"):
+        est.fit(blobs, y=np.full(n, -2))
+    with pytest.raises(ValueError, match="n_clusters"):
+        CaEGCN(n_clusters=2, random_state=0, verbose=False, epochs=1, **SMALL_CAE).fit(
+            blobs, y=np.full(n, 3))
+
+
+# -- quality on digits -----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def kmeans_nmi(digits):
+    from sklearn.cluster import KMeans
+
+    pred = KMeans(10, n_init=10, random_state=0).fit_predict(digits.ndata["feat"].numpy())
+    return evaluate(digits.ndata["label"].numpy(), pred)["nmi"]  # ~0.74
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cls,kw", [
+    (GAE, dict(epochs=100)),
+    (DAEGC, dict(pretrain_epochs=60, pretrain_lr=0.01, epochs=10)),
+    (CaEGCN, dict(SMALL_CAE, epochs=40, heads=2)),
+])
+def test_beats_kmeans_on_digits(digits, kmeans_nmi, cls, kw):
+    est = cls(n_clusters=10, random_state=0, verbose=False, **kw).fit(digits)
+    nmi = evaluate(digits.ndata["label"].numpy(), est.labels_)["nmi"]
+    assert nmi > kmeans_nmi + 0.02, (cls.__name__, nmi, kmeans_nmi)
+
+
+# -- estimator API ---------------------------------------------------------------------------------
+FAST = {"gae": dict(epochs=30), "vgae": dict(epochs=30), "daegc": dict(pretrain_epochs=10, epochs=5),
+        "caegcn": dict(SMALL_CAE, epochs=5)}
+
+
+@pytest.mark.parametrize("name", sorted(FAST))
+def test_estimator_api(name, blobs):
+    cls = get_estimator(name)
+    assert cls is {"gae": GAE, "vgae": VGAE, "daegc": DAEGC, "caegcn": CaEGCN}[name]
+    est = cls(n_clusters=2, random_state=1, verbose=False, **FAST[name])
+    assert est.get_params()["n_clusters"] == 2 and "epochs" in est.params_
+    assert est.fit(blobs) is est
+    n = blobs.num_nodes()
+    assert est.labels_.shape == (n,) and est.labels_.dtype == np.int64
+    assert est.embedding_.shape[0] == n and est.soft_assignments_.shape == (n, 2)
+    np.testing.assert_allclose(est.soft_assignments_.sum(1), 1.0, rtol=1e-5)
+    assert est.fit_time_ > 0 and "acc" in est.history_[-1]
+    again = cls(n_clusters=2, random_state=1, verbose=False, **FAST[name]).fit(blobs)
+    np.testing.assert_array_equal(est.labels_, again.labels_)
+    assert cls.from_config("acm", n_clusters=3).params_ == {**cls(3).params_}
+    with pytest.raises(TypeError, match="unexpected hyperparameter"):
+        cls(2, not_a_setting=1)

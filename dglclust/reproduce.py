@@ -210,6 +210,8 @@ def run_one(model, dataset, graph, seed, device=None, overrides=None, verbose=Fa
             None if best is None or k not in best else 100.0 * float(best[k])
         )
     row["fit_time_s"] = fit_time
+    pre = getattr(est, "pretrain_time_", None)  # included in fit_time_s (0 when loaded from cache)
+    row["pretrain_time_s"] = None if pre is None else float(pre)
     row["peak_rss_mb"] = peak_rss_mb()
     if cuda:
         import torch

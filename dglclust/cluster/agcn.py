@@ -14,7 +14,8 @@ class AGCN(SDCN):
     Student's-t centers and self-training loop, with AGCN's attention fusion in the GCN branch
     (:class:`dglclust.models.agcn.AGCNModule`). ``variant="s"`` (default): AGCN-H layers and the
     AGCN-S scale-wise head, the paper's full model; ``variant="h"``: AGCN-H only (paper ablation).
-    Loss ``MSE + gcn_kl_weight KL(P||Z) + kl_weight KL(P||Q)`` (the paper's lambda1 and lambda2);
+    Loss ``MSE + kl_weight KL(P||Q) + gcn_kl_weight KL(P||Z)`` with 0.1 / 0.01 on graph data (the
+    official code's assignment of lambda_1 / lambda_2; see ``configs/agcn.yaml``);
     labels are ``argmax Z`` of the final epoch. ``AGCN.from_config("citeseer")`` applies the
     paper's CiteSeer settings (lr 1e-4).
 

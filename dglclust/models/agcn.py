@@ -12,7 +12,7 @@ The SDCN layout (an autoencoder and a GCN branch of the same widths) with attent
 ``variant="h"`` is the AGCN-H-only model of its ablation (Table 4): the prediction layer is fed the
 heterogeneity-wise fusion of the last GCN output and the AE embedding.
 Q is the Student's-t assignment on the AE embedding (as in SDCN), so the loss and training loop are
-SDCN's: :math:`L_R + \lambda_1 KL(P\|Z) + \lambda_2 KL(P\|Q)`.
+SDCN's: :math:`L_R + \lambda_1 KL(P\|Z) + \lambda_2 KL(P\|Q)` (the paper's Eq. 12 naming).
 """
 from __future__ import annotations
 

@@ -21,6 +21,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <thread>
 #include <vector>
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -118,8 +119,10 @@ struct Heaps {
   inline void offer(int64_t row, T dv, int64_t col) {
     const K v = Key<T>::make(dv, col);
     std::atomic<uint8_t>& l = lock[row];
-    while (l.exchange(1, std::memory_order_acquire)) {
+    for (int spins = 0; l.exchange(1, std::memory_order_acquire); ) {
       while (l.load(std::memory_order_relaxed)) {
+        // the holder may have been preempted (busy machine): stop burning its CPU after a while
+        if (++spins > 64) std::this_thread::yield();
       }
     }
     K* h = heap + row * c;

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -63,7 +64,8 @@ class AdaGAE(BaseClusterer):
     Fitted attributes: ``labels_``, ``embedding_`` (``Z``), ``soft_assignments_`` (Student's-t of
     the spectral embedding to the KMeans centers), ``affinity_matrix_`` (final ``W``, scipy CSR),
     ``spectral_embedding_``, ``neighbors_`` (the ``k`` schedule), ``history_`` (one entry per
-    graph update), ``fit_time_``, ``n_iter_`` (optimizer steps).
+    graph update), ``fit_time_``, ``timings_`` (graph solves, training, spectral clustering, per
+    step), ``n_iter_`` (optimizer steps).
 
     Example:
         >>> from dglclust.data import load_dataset
@@ -146,11 +148,14 @@ class AdaGAE(BaseClusterer):
         self.history_ = []
         step = 0
         z = None
+        train_time = cluster_time = 0.0
+        collapsed = False
         for i in range(len(schedule) - 1):
             w = symmetrize(p)
             with torch.no_grad():
                 ax = propagate(w, x)
             loss_v, parts = float("nan"), {}
+            t_train = time.perf_counter()
             for _ in range(plan["steps"]):
                 opt.zero_grad(set_to_none=True)
                 z = module(w, x, ax=ax)
@@ -164,14 +169,24 @@ class AdaGAE(BaseClusterer):
                                          f"(now {params['lr']}) or lam (now {lam})")
             with torch.no_grad():
                 z = module(w, x, ax=ax)
+            train_time += time.perf_counter() - t_train
+            spread = float((z - z.mean(0)).pow(2).sum(1).mean())
+            if not spread > 1e-12 and not collapsed:
+                collapsed = True
+                warnings.warn(f"AdaGAE: the embedding collapsed to a point after graph update {i} "
+                              f"(dead ReLUs); the rebuilt graph then only reflects index order. "
+                              f"Lower lr (now {params['lr']}) or lam (now {lam}).", RuntimeWarning,
+                              stacklevel=3)
             t_graph = time.perf_counter()
             p = build(z, schedule[i + 1])  # next graph (the last one is clustered)
             graph_time += time.perf_counter() - t_graph
             entry = {"epoch": step, "update": i, "k": schedule[i], "k_next": schedule[i + 1],
                      "loss": loss_v, **parts}
             if track:
+                t_cl = time.perf_counter()
                 sc = spectral_clustering(_csr_to_scipy(symmetrize(p), n), self.n_clusters_,
                                          n_init=n_init, random_state=int(rng.integers(2**31 - 1)))
+                cluster_time += time.perf_counter() - t_cl
                 entry.update(evaluate(y, sc["labels"]))
                 last_sc = sc
             self.history_.append(entry)
@@ -186,8 +201,10 @@ class AdaGAE(BaseClusterer):
         if track:
             sc = last_sc  # the graph of the final embedding was clustered for the history already
         else:
+            t_cl = time.perf_counter()
             sc = spectral_clustering(affinity, self.n_clusters_, n_init=n_init,
                                      random_state=int(rng.integers(2**31 - 1)))
+            cluster_time += time.perf_counter() - t_cl
         z_np = z.detach().cpu().numpy()
         if plan["assign"] == "kmeans":
             centers, labels = self._kmeans(z.detach(), params, int(rng.integers(2**31 - 1)))
@@ -206,4 +223,7 @@ class AdaGAE(BaseClusterer):
         self.affinity_matrix_ = affinity
         self.module_ = module
         self.graph_time_ = graph_time
+        self.timings_ = {"graph_s": graph_time, "train_s": train_time, "cluster_s": cluster_time,
+                         "step_s": train_time / max(1, step)}
         self.n_iter_ = step
+        self.collapsed_ = collapsed

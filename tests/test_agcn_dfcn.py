@@ -22,9 +22,9 @@ from dglclust.nn.recon import gram_mse
 from dglclust.ops import graph_spmm
 
 # small architectures / short schedules for the quality checks (paper widths are much larger)
-AGCN_FAST = {"ae_dims": [64, 64, 128], "pretrain_epochs": 40, "epochs": 60, "n_init": 5}
+AGCN_FAST = {"ae_dims": [128, 128, 256], "pretrain_epochs": 200, "epochs": 100, "n_init": 5}
 DFCN_FAST = {"pca_dim": 30, "lr": 1e-3, "pretrain_epochs": 30, "igae_pretrain_epochs": 30,
-             "joint_pretrain_epochs": 30, "epochs": 60, "n_init": 5, "eval_every": 1000}
+             "joint_pretrain_epochs": 30, "epochs": 40, "n_init": 5, "eval_every": 1000}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -230,4 +230,5 @@ def kmeans_digits(digits):
 def test_beats_kmeans_on_digits(cls, kw, digits, kmeans_digits):
     est = cls(n_clusters=10, random_state=0, verbose=False, **kw).fit(digits)
     ours = evaluate(digits.ndata["label"].numpy(), est.labels_)
+    # KMeans NMI 0.742; these settings gave 0.785-0.868 over seeds 0-3 and fp32/bf16
     assert ours["nmi"] > kmeans_digits["nmi"] + 0.03, (ours, kmeans_digits)

@@ -88,14 +88,19 @@ def test_tiled_loss_float32_close_to_dense():
 
 
 def test_logsumexp_gradcheck_and_sampled_approximation():
-    z = torch.randn(12, 3, dtype=torch.float64, requires_grad=True)
+    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(12, 3, dtype=torch.float64, generator=gen).requires_grad_()
     assert torch.autograd.gradcheck(lambda t: pairwise_logsumexp(t, tile_elements=25), (z,))
-    zz = torch.randn(300, 2, dtype=torch.float64) * 0.5
+    zz = torch.randn(300, 2, dtype=torch.float64, generator=gen) * 0.5
     exact = pairwise_logsumexp(zz)
     dense = torch.logsumexp(-torch.cdist(zz, zz).pow(2), dim=1)
     torch.testing.assert_close(exact, dense)
     approx = pairwise_logsumexp(zz, sample=60000, generator=torch.Generator().manual_seed(0))
-    assert (approx - exact).abs().max() < 0.05
+    assert (approx - exact).abs().max() < 0.02
+    # the sampled path (self-hits masked) is differentiable too
+    assert torch.autograd.gradcheck(
+        lambda t: pairwise_logsumexp(t, tile_elements=20, sample=9,
+                                     generator=torch.Generator().manual_seed(3)), (z,))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -124,8 +129,7 @@ def test_connectivity_exact_k_rows_sum_to_one(self_loop, k):
 
 
 def test_graph_update_from_embedding_keeps_k():
-    torch.manual_seed(0)
-    z = torch.randn(50, 3)
+    z = torch.randn(50, 3, generator=torch.Generator().manual_seed(0))
     for k in neighbor_schedule(5, 25, 10):
         indptr, _, values = connectivity(z, k)
         assert bool(((indptr[1:] - indptr[:-1]) == k + 1).all())

@@ -35,9 +35,9 @@ tiles by :class:`_TiledLSE`, whose backward recomputes each tile (memory ``O(n *
 (``normalized_spmm`` with ``norm="none"``). Everything equals the dense formulas
 (:func:`adagae_loss_dense`) up to float rounding.
 
-``normalizer="sampled"`` replaces the exact ``LSE_i`` by ``log(1 + (n-1)/m sum_{s in S} exp(-d_is))``
-over ``m`` points ``S`` drawn uniformly per step (shared by all rows): an approximation for very
-large ``n`` where the exact ``O(n^2 d)`` normalizer per step is too slow.
+``normalizer="sampled"`` replaces the exact ``LSE_i`` by ``log(1 + n/m sum_{s in S, s != i} exp(-d_is))``
+over ``m`` points ``S`` drawn uniformly per step (shared by all rows; the self term stays exact):
+an approximation for very large ``n`` where the exact ``O(n^2 d)`` normalizer per step is too slow.
 """
 from __future__ import annotations
 
@@ -294,7 +294,18 @@ class _TiledLSE(torch.autograd.Function):
     ``same=True`` means ``b is a`` (the diagonal distance is set to exactly 0)."""
 
     @staticmethod
-    def forward(ctx, a, b, same, tile_elements):
+    def _tile(ac, a_sq, bc, b_sq, s, e, same, b_index):
+        d = _sqdist_tile(ac[s:e], a_sq[s:e], bc, b_sq)
+        if same:
+            r = torch.arange(e - s, device=d.device)
+            d[r, r + s] = 0.0
+        if b_index is not None:  # column j is row b_index[j] itself: excluded
+            rows = torch.arange(s, e, device=d.device)
+            d.masked_fill_(b_index[None, :] == rows[:, None], float("inf"))
+        return d
+
+    @staticmethod
+    def forward(ctx, a, b, same, tile_elements, b_index=None):
         shift = b.detach().mean(0, keepdim=True)  # distances are translation invariant
         ac, bc = a.detach() - shift, b.detach() - shift
         a_sq, b_sq = ac.pow(2).sum(1), bc.pow(2).sum(1)
@@ -302,13 +313,10 @@ class _TiledLSE(torch.autograd.Function):
         lse = torch.empty(ac.shape[0], dtype=ac.dtype, device=ac.device)
         for s in range(0, ac.shape[0], rows):
             e = min(ac.shape[0], s + rows)
-            d = _sqdist_tile(ac[s:e], a_sq[s:e], bc, b_sq)
-            if same:
-                r = torch.arange(e - s, device=d.device)
-                d[r, r + s] = 0.0
+            d = _TiledLSE._tile(ac, a_sq, bc, b_sq, s, e, same, b_index)
             lse[s:e] = torch.logsumexp(d.neg_(), dim=1)
         ctx.save_for_backward(ac, bc, a_sq, b_sq, lse)
-        ctx.same, ctx.rows = same, rows
+        ctx.same, ctx.rows, ctx.b_index = same, rows, b_index
         return lse
 
     @staticmethod
@@ -320,17 +328,15 @@ class _TiledLSE(torch.autograd.Function):
         grad = grad.to(ac.dtype)
         for s in range(0, ac.shape[0], ctx.rows):
             e = min(ac.shape[0], s + ctx.rows)
-            d = _sqdist_tile(ac[s:e], a_sq[s:e], bc, b_sq)
-            if ctx.same:
-                r = torch.arange(e - s, device=d.device)
-                d[r, r + s] = 0.0
+            d = _TiledLSE._tile(ac, a_sq, bc, b_sq, s, e, ctx.same, ctx.b_index)
             # G_ij = g_i q_ij, q_ij = exp(-d_ij - lse_i); dlse_i/da_i = -2 sum_j q_ij (a_i - b_j)
             g = d.neg_().sub_(lse[s:e, None]).exp_().mul_(grad[s:e, None])
+            g = torch.nan_to_num_(g, nan=0.0)  # rows whose columns are all excluded
             if need_a:
                 ga[s:e] = -2.0 * (g.sum(1, keepdim=True) * ac[s:e] - g @ bc)
             if need_b:
                 gb.add_(-2.0 * (g.sum(0)[:, None] * bc - g.T @ ac[s:e]))
-        return ga, gb, None, None
+        return ga, gb, None, None, None
 
 
 def pairwise_logsumexp(z, tile_elements=TILE_ELEMENTS, sample=None, generator=None):
@@ -343,8 +349,9 @@ def pairwise_logsumexp(z, tile_elements=TILE_ELEMENTS, sample=None, generator=No
         return _TiledLSE.apply(z, z, True, tile_elements)
     n, m = z.shape[0], int(sample)
     idx = torch.randint(0, n, (m,), generator=generator, device="cpu").to(z.device)
-    lse_s = _TiledLSE.apply(z, z[idx], False, tile_elements)
-    return torch.logaddexp(torch.zeros_like(lse_s), lse_s + math.log((n - 1) / m))
+    # exp(-d_ii) = 1 exactly; sum_{j != i} exp(-d_ij) ~ n/m sum over the samples other than i
+    lse_s = _TiledLSE.apply(z, z[idx], False, tile_elements, idx)
+    return torch.logaddexp(torch.zeros_like(lse_s), lse_s + math.log(n / m))
 
 
 def _spmm_none(csr, z, symmetric):

@@ -4,7 +4,8 @@
 //
 // Performance notes (the op is bound by the random gathers of x rows):
 //  * rows are split into chunks of equal (edges + rows) work, handed out dynamically to the
-//    at::parallel_for threads (robust to skewed degrees and to a loaded machine);
+//    at::parallel_for threads (balanced for skewed degrees; a thread that starts late, e.g. on a
+//    busy machine, just takes fewer chunks);
 //  * the feature dimension is processed in register blocks of NV SIMD vectors (up to 256 floats /
 //    128 doubles per block, usually the whole row), so each output row is accumulated in registers
 //    and written once -- scaling by rs/cs/w is folded into the gather, no extra elementwise pass;
@@ -22,8 +23,9 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
-#include <utility>
 #include <optional>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #if defined(__AVX512F__)

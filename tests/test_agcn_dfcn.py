@@ -154,6 +154,9 @@ def test_gram_mse_of_summed_decoders_matches_dense():
         for u, v in zip(torch.autograd.grad(ours, [z1, z2]), torch.autograd.grad(ref, [z1, z2])):
             assert torch.allclose(u, v, atol=1e-10)
     assert torch.autograd.gradcheck(lambda p, q: gram_mse([p, q], (r, c, a[r, c]), tile=7), (z1, z2))
+    fast = gram_mse([z1.float(), z2.float()], (r, c, a[r, c].float()), tile=4, mm_dtype=torch.bfloat16)
+    assert torch.allclose(fast.double(), ((a - torch.sigmoid(z1 @ z1.T) - torch.sigmoid(z2 @ z2.T)) ** 2).mean(),
+                          rtol=2e-2)
 
 
 # -- configs and estimator API ---------------------------------------------------------------------

@@ -58,6 +58,7 @@ class DFCN(BaseClusterer):
                              f"got {triplet!r}, {predict_from!r}")
         x = pca_reduce(x, params["pca_dim"])
         norm, gamma, tile = params["norm"], float(params["gamma"]), int(params["tile"])
+        mm_dtype = torch.bfloat16 if self.precision_ == "bf16" else None  # adjacency-loss products
         module = DFCNModule(x.shape[1], self.n_clusters_, params["ae_dims"], params["igae_dims"],
                             params["latent_dim"], norm, params["igae_activation"], params["ae_negative_slope"],
                             params["fusion_alpha"], params["learn_fusion_alpha"], params["alpha"]).to(x.device)
@@ -65,13 +66,13 @@ class DFCN(BaseClusterer):
 
         def reconstruction(out):
             rec_ae = torch.nn.functional.mse_loss(out["x_hat"], x)
-            rec_igae, parts = igae_loss(out["z_igae"], out["z_hat"], ax, adj, gamma, tile)
+            rec_igae, parts = igae_loss(out["z_igae"], out["z_hat"], ax, adj, gamma, tile, mm_dtype)
             return rec_ae + rec_igae, {"rec_ae": rec_ae.detach(), **parts}
 
         def igae_step():
             with self._autocast():
                 z, z_hat = module.igae(graph, x)
-            return igae_loss(z, z_hat, ax, adj, gamma, tile)
+            return igae_loss(z, z_hat, ax, adj, gamma, tile, mm_dtype)
 
         def joint_step():
             with self._autocast():
@@ -81,7 +82,7 @@ class DFCN(BaseClusterer):
         # 1-3: AE (mini-batch), IGAE, then both through SAIF (full batch); all cached
         self._pretrain_ae(module.ae, x, params, seed, tag=f"ae-slope{params['ae_negative_slope']}")
         data = graph_fingerprint_parts(graph, x)
-        settings = {"gamma": gamma, "norm": norm, "precision": self.precision_,
+        settings = {"gamma": gamma, "norm": norm, "precision": self.precision_, "gram_mm": str(mm_dtype),
                     "activation": params["igae_activation"]}
         info = [self.pretrain_info_]
         for sub, step, phase in ((module.igae, igae_step, "igae"), (module, joint_step, "joint")):

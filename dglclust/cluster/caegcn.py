@@ -100,8 +100,11 @@ class CaEGCN(BaseClusterer):
         module = CaEGCNModule(
             x.shape[1], k, params["encoder_dims"], params["decoder_dims"], int(params["heads"]),
             params["head_dim"], params["attn_scale"], float(params["gamma"]), params["norm"],
-            params["fuse_layers"], bool(params["residual"]), ckpt, float(params["alpha"])).to(x.device)
-        self._pretrain_ae(module.cae, x, params, seed, tag="caegcn-cae")
+            params["fuse_layers"], bool(params["residual"]), ckpt, float(params["alpha"]),
+            params["cae_hidden"], params["cae_latent"], params["cae_decoder"], params["fusion_sources"],
+            params["t_layer"]).to(x.device)
+        # same tag as the other AE-based models: an identical AE + settings shares the cached weights
+        self._pretrain_ae(module.cae, x, params, seed, tag="ae")
         target = target_coo(graph, add_self_loops=bool(params["recon_self_loops"]), norm="none",
                             device=x.device)
         tile = int(params["tile"])
@@ -109,7 +112,7 @@ class CaEGCN(BaseClusterer):
         self.semi_supervised_ = partial is not None
         if partial is None:
             with torch.no_grad(), self._autocast():
-                h_mid = module.content(x)[module.mid - 1].float()
+                h_mid = module.content(x)[module.t_layer - 1].float()
             centers, _ = self._kmeans(h_mid, params, seed)
             with torch.no_grad():
                 module.centers.copy_(centers)
@@ -121,6 +124,10 @@ class CaEGCN(BaseClusterer):
             target_fn = None
             key = "pred" if params["predict_from"] == "gae" else "q"
         else:
+            if module.centers.shape[1] != k:
+                raise ValueError(f"the semi-supervised variant needs the CAE layer t_layer={module.t_layer} "
+                                 f"to have n_clusters={k} units (the paper's architecture), got "
+                                 f"{module.centers.shape[1]}")
             labels = torch.as_tensor(partial, device=x.device)
             labeled = labels >= 0
             labels = labels.clamp(min=0)

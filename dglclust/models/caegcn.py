@@ -51,26 +51,59 @@ LOSS_WEIGHTS = (0.01, 0.01, 1.0, 0.1, 0.01)
 class CaEGCNModule(nn.Module):
     """CAE + GAE with cross-attention fusion; see the module docstring.
 
-    Parameters: ``in_dim``, ``n_clusters``; ``encoder`` / ``decoder`` hidden widths (paper
-    ``(500, 10)`` / ``(500, 500)``); ``heads``, ``head_dim``, ``attn_scale``, ``gamma``,
-    ``residual``, ``checkpoint`` (see :class:`CrossAttentionFusion`); ``fuse_layers``: the layers
-    ``l`` (1-based, ``1 <= l < L``) whose :math:`R_l` uses attention (``None``: all, as in the
-    paper); the others use the plain mix :math:`\\gamma Z_l + (1 - \\gamma) H_l` (the paper's
-    "w/o attention" ablation); ``norm`` of the propagation; ``alpha`` of Student's t.
+    Parameters:
+        in_dim, n_clusters: input width and ``k``.
+        encoder, decoder: the GAE's hidden widths around the ``k``-wide middle layer (paper
+            ``(500, 10)`` / ``(500, 500)``).
+        heads, head_dim, attn_scale, gamma, residual, checkpoint: see :class:`CrossAttentionFusion`.
+        fuse_layers: the GAE layers ``l`` (1-based, ``1 <= l < L``) whose :math:`R_l` goes through
+            attention (``None``: all, as in the paper); the others use the plain mix
+            :math:`\gamma Z_l + (1 - \gamma) H_l` (the paper's "w/o attention" ablation).
+        cae_hidden, cae_latent, cae_decoder: the CAE's widths; ``None`` (paper): the GAE's
+            (``encoder``, ``k``, ``decoder``). The official code instead pairs the GAE with SDCN's
+            autoencoder ``(500, 500, 2000)``, ``10``, ``(2000, 500, 500)``.
+        fusion_sources: for each GAE layer ``l = 1..L-1`` the CAE layer (1-based over
+            :math:`H_1, \dots, H_M`, ``H_M = \hat X``) fused into it, or ``None`` for no CAE input
+            (:math:`R_l` from :math:`Z_l` alone). Default: layer ``l`` (the paper).
+        t_layer: the CAE layer carrying Student's t :math:`T` (default: the CAE's middle layer).
+        norm: propagation normalization; alpha: Student's t degrees of freedom.
 
     ``forward(graph, x)`` returns ``{"x_hat", "z_out" (Z_L), "logits" (Z_{L/2}), "pred"
-    (softmax), "h_mid" (H_{L/2}), "q" (T)}``.
+    (softmax), "h_mid" (the CAE layer of T), "q" (T)}``.
     """
 
     def __init__(self, in_dim: int, n_clusters: int, encoder: Sequence[int] = (500, 10),
                  decoder: Sequence[int] = (500, 500), heads: int = 8, head_dim=None,
                  attn_scale=None, gamma: float = 0.5, norm: str = "sym", fuse_layers=None,
-                 residual: bool = False, checkpoint: bool = False, alpha: float = 1.0):
+                 residual: bool = False, checkpoint: bool = False, alpha: float = 1.0,
+                 cae_hidden=None, cae_latent=None, cae_decoder=None, fusion_sources=None,
+                 t_layer=None):
         super().__init__()
-        self.cae = AE(in_dim, tuple(encoder), n_clusters, decoder_hidden=tuple(decoder))
-        dims = [int(in_dim), *(int(e) for e in encoder), int(n_clusters), *(int(d) for d in decoder), int(in_dim)]
+        k = int(n_clusters)
+        dims = [int(in_dim), *(int(e) for e in encoder), k, *(int(d) for d in decoder), int(in_dim)]
+        if cae_hidden is None:
+            cae_hidden, cae_latent, cae_decoder = tuple(encoder), k, tuple(decoder)
+        cae_latent = int(cae_latent if cae_latent is not None else k)
+        cae_decoder = tuple(cae_hidden)[::-1] if cae_decoder is None else tuple(cae_decoder)
+        self.cae = AE(in_dim, tuple(cae_hidden), cae_latent, decoder_hidden=cae_decoder)
+        cae_widths = [*(int(h) for h in cae_hidden), cae_latent, *(int(d) for d in cae_decoder), int(in_dim)]
         self.n_layers = len(dims) - 1
         self.mid = len(encoder) + 1  # 1-based index of the clustering layer (L/2 in the paper)
+        if fusion_sources is None:
+            if cae_widths != dims[1:]:
+                raise ValueError("fusion_sources is required when the CAE's widths differ from the GAE's")
+            fusion_sources = list(range(1, self.n_layers))
+        self.sources = [None if v is None else int(v) for v in fusion_sources]
+        if len(self.sources) != self.n_layers - 1:
+            raise ValueError(f"fusion_sources needs one entry per GAE layer 1..{self.n_layers - 1}, "
+                             f"got {len(self.sources)}")
+        for layer, src in enumerate(self.sources, start=1):
+            if src is not None and not (1 <= src <= len(cae_widths) and cae_widths[src - 1] == dims[layer]):
+                raise ValueError(f"fusion_sources[{layer - 1}] = {src}: the CAE layer must exist and be "
+                                 f"{dims[layer]} wide like GAE layer {layer} (CAE widths {cae_widths})")
+        self.t_layer = len(cae_hidden) + 1 if t_layer is None else int(t_layer)
+        if not 1 <= self.t_layer < len(cae_widths):
+            raise ValueError(f"t_layer must be in 1..{len(cae_widths) - 1}, got {self.t_layer}")
         linear = {self.mid, self.n_layers}
         self.gae = nn.ModuleList(
             GCNLayer(a, b, norm=norm, activation=None if i + 1 in linear else torch.relu)
@@ -83,11 +116,11 @@ class CaEGCNModule(nn.Module):
             str(v): CrossAttentionFusion(dims[v], heads, head_dim, attn_scale, gamma, residual, checkpoint)
             for v in sorted(set(layers))})
         self.gamma = float(gamma)
-        self.centers = nn.Parameter(torch.zeros(n_clusters, n_clusters))
+        self.centers = nn.Parameter(torch.zeros(k, cae_widths[self.t_layer - 1]))
         self.alpha = float(alpha)
 
     def content(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """The CAE's layer outputs :math:`H_1, \\dots, H_L` (:math:`H_L = \\hat X`)."""
+        """The CAE's layer outputs :math:`H_1, \dots, H_M` (:math:`H_M = \hat X`)."""
         hs = self.cae.encode(x)
         return hs + self.cae.decode(hs[-1], return_hiddens=True)
 
@@ -96,7 +129,8 @@ class CaEGCNModule(nn.Module):
         z = self.gae[0](graph, x)
         zs = [z]
         for layer in range(1, self.n_layers):
-            h = hs[layer - 1]
+            src = self.sources[layer - 1]
+            h = z if src is None else hs[src - 1]
             fuse = self.fusion[str(layer)] if str(layer) in self.fusion else None
             if fuse is not None:
                 r = fuse(z, h, dense=dense_attention)
@@ -105,7 +139,7 @@ class CaEGCNModule(nn.Module):
             z = self.gae[layer](graph, r)
             zs.append(z)
         logits = zs[self.mid - 1].float()
-        h_mid = hs[self.mid - 1].float()
+        h_mid = hs[self.t_layer - 1].float()
         with torch.autocast(device_type=x.device.type, enabled=False):
             q = student_t(h_mid, self.centers, self.alpha)
         return {"x_hat": hs[-1].float(), "z_out": zs[-1].float(), "logits": logits,

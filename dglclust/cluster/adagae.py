@@ -200,6 +200,8 @@ class AdaGAE(BaseClusterer):
         affinity = _csr_to_scipy(w, n)
         if track:
             sc = last_sc  # the graph of the final embedding was clustered for the history already
+        elif plan["assign"] == "kmeans":
+            sc = {"labels": None, "embedding": None}
         else:
             t_cl = time.perf_counter()
             sc = spectral_clustering(affinity, self.n_clusters_, n_init=n_init,

@@ -163,6 +163,11 @@ def spectral_clustering(w, n_clusters: int, *, n_init: int = 10, normalize_rows:
     emb, vals = spectral_embedding(w, c, normalize_rows=normalize_rows,
                                    random_state=int(rng.integers(2**31 - 1)), tol=tol)
     km = KMeans(n_clusters=c, n_init=int(n_init), random_state=int(rng.integers(2**31 - 1)))
-    labels = km.fit_predict(emb)
+    # one OpenMP thread, as dglclust.train.kmeans_init: scikit-learn's OpenMP runtime spinning
+    # against torch's is far slower than a single thread on a small shared machine
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="openmp"):
+        labels = km.fit_predict(emb)
     return {"labels": labels.astype(np.int64), "embedding": emb, "eigenvalues": vals,
             "centers": km.cluster_centers_, "inertia": float(km.inertia_)}

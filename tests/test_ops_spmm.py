@@ -13,7 +13,8 @@ from dglclust.ops.spmm import csr_plan
 dgl = dglclust._compat.import_dgl()
 
 HAS_KERNEL = _ext.has_kernel("normalized_spmm", "cpu")
-needs_kernel = pytest.mark.skipif(not HAS_KERNEL, reason=f"extension not active: {_ext.load_error()}")
+needs_kernel = pytest.mark.skipif(not HAS_KERNEL,
+                                  reason=f"extension not active: {_ext.load_error()}")
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
@@ -59,8 +60,16 @@ KINDS = ["symmetric", "nonsymmetric", "isolated", "loops", "duplicates", "empty"
 
 def _weights(indices, dtype, seed=1, positive=True):
     gen = torch.Generator().manual_seed(seed)
-    w = torch.rand(indices.numel(), generator=gen, dtype=torch.float64) + (0.1 if positive else -0.5)
+    w = torch.rand(indices.numel(), generator=gen, dtype=torch.float64)
+    w = w + (0.1 if positive else -0.5)
     return w.to(dtype)
+
+
+def raw_op(indptr, indices, x, w=None, rs=None, cs=None, add_self_loops=True, t_indptr=None,
+           t_indices=None, t_perm=None):
+    """``torch.ops.dglclust.normalized_spmm`` with the optional arguments defaulted."""
+    return torch.ops.dglclust.normalized_spmm(indptr, indices, x, w, rs, cs, add_self_loops,
+                                              t_indptr, t_indices, t_perm)
 
 
 def _tol(dtype):
@@ -93,7 +102,8 @@ def test_forward_backward_match_reference(kind, norm, weighted):
 
 @needs_kernel
 @pytest.mark.parametrize("F,dtype", [(1, torch.float32), (16, torch.float32), (37, torch.float32),
-                                     (300, torch.float32), (129, torch.float64), (256, torch.float64)])
+                                     (300, torch.float32), (129, torch.float64),
+                                     (256, torch.float64)])
 def test_feature_widths(F, dtype):
     """Feature tails (masked vectors) and several register blocks per row."""
     indptr, indices = random_csr("nonsymmetric", n=300, m=3000, seed=F)
@@ -118,7 +128,7 @@ def test_large_parallel_streaming_path():
 
 @needs_kernel
 def test_negative_weights_zero_degree():
-    """Rows / columns whose (weighted) degree is not positive contribute zeros, as in the reference."""
+    """Rows / columns with a non-positive (weighted) degree contribute zeros, like the reference."""
     indptr, indices = torch.tensor([0, 2, 3, 4]), torch.tensor([1, 2, 0, 0])
     w = torch.tensor([-2.0, 0.5, 1.0, -1.0], dtype=torch.float64)
     x = torch.randn(3, 4, dtype=torch.float64)
@@ -136,7 +146,7 @@ def test_int32_and_int64_structure_and_raw_op():
     deg = (indptr[1:] - indptr[:-1]).double() + 1
     for ip, ix in [(indptr, indices), (indptr.int(), indices.int()), (indptr, indices.int()),
                    (indptr.int(), indices)]:
-        y = torch.ops.dglclust.normalized_spmm(ip, ix, x, None, 1 / deg, None, True, None, None, None)
+        y = raw_op(ip, ix, x, rs=1 / deg)
         torch.testing.assert_close(y, ref)
         torch.testing.assert_close(normalized_spmm(ip, ix, x, norm="row"), ref)
 
@@ -151,7 +161,8 @@ def test_graph_spmm_matches_graphconv_style_update_all(symmetric_graph):
 
     gen = torch.Generator().manual_seed(5)
     n = 60
-    src, dst = torch.randint(0, n, (250,), generator=gen), torch.randint(0, n, (250,), generator=gen)
+    src = torch.randint(0, n, (250,), generator=gen)
+    dst = torch.randint(0, n, (250,), generator=gen)
     if symmetric_graph:
         src, dst = torch.cat([src, dst]), torch.cat([dst, src])
     g = dgl.graph((src, dst), num_nodes=n)
@@ -198,7 +209,8 @@ def test_symmetric_flag_reuses_forward_structure():
     assert t_indptr is None and t_indices is None
     # rev maps each edge to its reverse edge
     rows = plan.rows()
-    assert torch.equal(rows[rev], plan.indices.long()) and torch.equal(plan.indices.long()[rev], rows)
+    cols = plan.indices.long()
+    assert torch.equal(rows[rev], cols) and torch.equal(cols[rev], rows)
     x = torch.randn(40, 3, dtype=torch.float64, requires_grad=True)
     w = _weights(indices, torch.float64)
     w_sym = torch.ones_like(w)  # symmetric weights: symmetric=True is valid
@@ -224,7 +236,8 @@ def test_plan_cache_sees_in_place_changes():
     old = csr_plan(indptr, indices)
     indices[0] = (indices[0] + 1) % 40
     assert csr_plan(indptr, indices) is not old
-    torch.testing.assert_close(normalized_spmm(indptr, indices, x), normalized_spmm_ref(indptr, indices, x))
+    torch.testing.assert_close(normalized_spmm(indptr, indices, x),
+                               normalized_spmm_ref(indptr, indices, x))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -255,8 +268,8 @@ def _op_samples():
     """Arguments of the raw op: symmetric (reused / explicit transpose) and non-symmetric structure,
     weighted and not, both dtypes, an empty graph."""
     samples = []
-    for kind, dtypes in (("symmetric", (torch.float64, torch.float32)), ("nonsymmetric", (torch.float64,)),
-                         ("empty", (torch.float64,))):
+    f64, f32 = torch.float64, torch.float32
+    for kind, dtypes in (("symmetric", (f64, f32)), ("nonsymmetric", (f64,)), ("empty", (f64,))):
         indptr, indices = random_csr(kind, n=15, m=50, seed=7)
         plan = csr_plan(indptr, indices)
         t_indptr, t_indices, t_perm = plan.transpose()
@@ -266,12 +279,12 @@ def _op_samples():
             x = torch.randn(15, 4, dtype=dtype, requires_grad=True)
             w = _weights(plan.indices, dtype)
             rs, cs = plan.scales("sym", True, dtype, w)
-            samples.append((plan.indptr, plan.indices, x, w, rs, cs, True, t_indptr, t_indices, t_perm))
-            if dtype == torch.float64:
-                samples.append((plan.indptr, plan.indices, x, None, rs, None, False, t_indptr, t_indices,
-                                None))
-            if kind == "symmetric" and dtype == torch.float64:
-                samples.append((plan.indptr, plan.indices, x, None, rs, rs, True, None, None, None))
+            ip, ix = plan.indptr, plan.indices
+            samples.append((ip, ix, x, w, rs, cs, True, t_indptr, t_indices, t_perm))
+            if dtype == f64:
+                samples.append((ip, ix, x, None, rs, None, False, t_indptr, t_indices, None))
+            if kind == "symmetric" and dtype == f64:
+                samples.append((ip, ix, x, None, rs, rs, True, None, None, None))
     return samples
 
 
@@ -286,7 +299,7 @@ def test_raw_op_rejects_weight_gradient():
     indptr, indices = random_csr("symmetric", n=10, m=20)
     x = torch.randn(10, 2, requires_grad=True)
     w = torch.ones(indices.numel(), requires_grad=True)
-    y = torch.ops.dglclust.normalized_spmm(indptr, indices, x, w, None, None, True, None, None, None)
+    y = raw_op(indptr, indices, x, w)
     with pytest.raises(RuntimeError, match="does not compute gradients w.r.t. edge_weight"):
         y.sum().backward()
 
@@ -314,23 +327,29 @@ def test_torch_compile_smoke():
 def test_bad_inputs_raise_clear_errors():
     indptr, indices = torch.tensor([0, 1, 3, 3]), torch.tensor([1, 0, 2])
     x = torch.randn(3, 2)
-    with pytest.raises(ValueError, match=r"indices contains node id 5 outside \[0, 3\) \(the graph has 3 nodes\)"):
+    with pytest.raises(ValueError,
+                       match=r"indices contains node id 5 outside \[0, 3\) "
+                             r"\(the graph has 3 nodes\)"):
         normalized_spmm(indptr, torch.tensor([1, 0, 5]), x)
     with pytest.raises(ValueError, match=r"indices contains node id -1 outside \[0, 3\)"):
         normalized_spmm(indptr, torch.tensor([1, -1, 2]), x)
-    with pytest.raises(ValueError, match=r"indptr must start at 0 and end at the number of edges \(3\)"):
+    with pytest.raises(ValueError,
+                       match=r"indptr must start at 0 and end at the number of edges \(3\)"):
         normalized_spmm(torch.tensor([0, 1, 2, 4]), indices, x)
-    with pytest.raises(ValueError, match=r"indptr must be non-decreasing, but indptr\[2\] < indptr\[1\]"):
+    with pytest.raises(ValueError,
+                       match=r"indptr must be non-decreasing, but indptr\[2\] < indptr\[1\]"):
         normalized_spmm(torch.tensor([0, 2, 1, 3]), indices, x)
     with pytest.raises(ValueError, match="x has 4 rows but the graph has 3 nodes"):
         normalized_spmm(indptr, indices, torch.randn(4, 2))
-    with pytest.raises(ValueError, match=r"norm must be one of \('sym', 'row', 'none'\), got 'left'"):
+    with pytest.raises(ValueError,
+                       match=r"norm must be one of \('sym', 'row', 'none'\), got 'left'"):
         normalized_spmm(indptr, indices, x, norm="left")
     with pytest.raises(ValueError, match=r"x must be 2-D \(nodes x features\), got shape \(3,\)"):
         normalized_spmm(indptr, indices, torch.randn(3))
     with pytest.raises(TypeError, match="needs a floating-point x, got torch.int64"):
         normalized_spmm(indptr, indices, torch.ones(3, 2, dtype=torch.int64))
-    with pytest.raises(ValueError, match=r"edge_weight must be 1-D with one value per edge \(3\), got shape \(2,\)"):
+    with pytest.raises(ValueError, match=r"edge_weight must be 1-D with one value per edge \(3\), "
+                                         r"got shape \(2,\)"):
         normalized_spmm(indptr, indices, x, torch.ones(2))
     with pytest.raises(TypeError, match="indptr and indices must be integer tensors"):
         normalized_spmm(indptr.float(), indices, x)
@@ -344,21 +363,23 @@ def test_bad_inputs_raise_clear_errors():
 @needs_kernel
 def test_raw_op_validates_inside_the_kernel():
     x = torch.randn(3, 2)
-    op = torch.ops.dglclust.normalized_spmm
-    with pytest.raises(RuntimeError, match=r"indices contains node id 7 outside \[0, 3\) \(the graph has 3 nodes\)"):
-        op(torch.tensor([0, 1, 3, 3]), torch.tensor([1, 7, 2]), x, None, None, None, True, None, None, None)
+    op = raw_op
+    with pytest.raises(RuntimeError,
+                       match=r"indices contains node id 7 outside \[0, 3\) "
+                             r"\(the graph has 3 nodes\)"):
+        op(torch.tensor([0, 1, 3, 3]), torch.tensor([1, 7, 2]), x)
     with pytest.raises(RuntimeError, match=r"indptr is not a valid CSR row pointer at row 1"):
-        op(torch.tensor([0, 2, 1, 3]), torch.tensor([1, 0, 2]), x, None, None, None, True, None, None, None)
-    with pytest.raises(RuntimeError, match=r"indptr must start at 0 and end at the number of edges \(3\)"):
-        op(torch.tensor([0, 1, 3, 4]), torch.tensor([1, 0, 2]), x, None, None, None, True, None, None, None)
+        op(torch.tensor([0, 2, 1, 3]), torch.tensor([1, 0, 2]), x)
+    with pytest.raises(RuntimeError,
+                       match=r"indptr must start at 0 and end at the number of edges \(3\)"):
+        op(torch.tensor([0, 1, 3, 4]), torch.tensor([1, 0, 2]), x)
     with pytest.raises(RuntimeError, match="x has 3 rows but indptr describes 2 nodes"):
-        op(torch.tensor([0, 1, 3]), torch.tensor([1, 0, 2]), x, None, None, None, True, None, None, None)
+        op(torch.tensor([0, 1, 3]), torch.tensor([1, 0, 2]), x)
     with pytest.raises(RuntimeError, match="supports float32 and float64 x, got BFloat16"):
-        op(torch.tensor([0, 1, 3, 3]), torch.tensor([1, 0, 2]), x.bfloat16(), None, None, None, True,
-           None, None, None)
-    with pytest.raises(RuntimeError, match=r"edge_weight \(one value per edge\) must be 1-D with 3 entries"):
-        op(torch.tensor([0, 1, 3, 3]), torch.tensor([1, 0, 2]), x, torch.ones(4), None, None, True,
-           None, None, None)
+        op(torch.tensor([0, 1, 3, 3]), torch.tensor([1, 0, 2]), x.bfloat16())
+    with pytest.raises(RuntimeError,
+                       match=r"edge_weight \(one value per edge\) must be 1-D with 3 entries"):
+        op(torch.tensor([0, 1, 3, 3]), torch.tensor([1, 0, 2]), x, torch.ones(4))
 
 
 def test_other_dtypes_use_the_reference():
@@ -366,7 +387,8 @@ def test_other_dtypes_use_the_reference():
     x = torch.randn(20, 4)
     y = normalized_spmm(indptr, indices, x.bfloat16())
     assert y.dtype == torch.bfloat16
-    torch.testing.assert_close(y.float(), normalized_spmm_ref(indptr, indices, x), rtol=2e-2, atol=2e-2)
+    torch.testing.assert_close(y.float(), normalized_spmm_ref(indptr, indices, x),
+                               rtol=2e-2, atol=2e-2)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -397,8 +419,8 @@ def test_reference_matches_dense_formula():
     torch.testing.assert_close(normalized_spmm_ref(indptr, indices, x, w), dense @ x)
     torch.testing.assert_close(normalized_spmm(indptr, indices, x, w), dense @ x)
     r, c, v = edge_norm_values(indptr, indices, n, w, True, "row", torch.float64)
-    torch.testing.assert_close(torch.zeros(n, n, dtype=torch.float64).index_put_((r, c), v, accumulate=True),
-                               a / dr.unsqueeze(1))
+    dense_row = torch.zeros(n, n, dtype=torch.float64).index_put_((r, c), v, accumulate=True)
+    torch.testing.assert_close(dense_row, a / dr.unsqueeze(1))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // CPU kernel of dglclust::normalized_spmm (schema and semantics: csrc/ops/normalized_spmm.cpp).
 //
-//   y[i, :] = rs[i] * ( [self] cs[i] x[i, :] + sum_{k in row i} w[k] cs[indices[k]] x[indices[k], :] )
+//   y[i] = rs[i] * ([self] cs[i] x[i] + sum_{k in row i} w[k] cs[indices[k]] x[indices[k]])
 //
 // Performance notes (the op is bound by the random gathers of x rows):
 //  * rows are split into chunks of equal (edges + rows) work, handed out dynamically to the
@@ -13,8 +13,8 @@
 //    software-prefetched (random rows defeat the hardware prefetcher);
 //  * AVX-512 intrinsics when the compiler targets it (setup.py builds with -march=native), masked
 //    loads/stores for feature tails; a portable auto-vectorized loop otherwise;
-//  * every column id and every indptr row range is checked inside the loop (one predictable branch),
-//    so malformed input raises an error instead of reading out of bounds.
+//  * every column id and every indptr row range is checked inside the loop (one predictable
+//    branch), so malformed input raises an error instead of reading out of bounds.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
@@ -173,11 +173,15 @@ void spmm_rows_block(const SpmmArgs<T, I>& a, int64_t f0, int64_t fw, int64_t r0
         const int64_t kp = k + kPrefetch;
         if (kp < kend) {
           const uint64_t jp = static_cast<uint64_t>(static_cast<int64_t>(idx[kp]));
-          const char* p = reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(x) + jp * row_bytes);
+          const char* p =
+              reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(x) + jp * row_bytes);
 #pragma GCC unroll 16
           for (int v = 0; v < NV; ++v) DGLCLUST_PREFETCH(p + 64 * v);
           DGLCLUST_PREFETCH(p + bytes - 1);  // the span may straddle one more line
-          if (cs) DGLCLUST_PREFETCH(reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(cs) + jp * sizeof(T)));
+          if (cs) {
+            DGLCLUST_PREFETCH(
+                reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(cs) + jp * sizeof(T)));
+          }
         }
       }
       const int64_t j = static_cast<int64_t>(idx[k]);
@@ -269,7 +273,8 @@ void spmm_rows_generic(const SpmmArgs<T, I>& a, int64_t f0, int64_t fw, int64_t 
         const int64_t kp = k + kPrefetch;
         if (kp < kend) {
           const uint64_t jp = static_cast<uint64_t>(static_cast<int64_t>(idx[kp]));
-          if (jp < static_cast<uint64_t>(n)) prefetch_span(reinterpret_cast<const char*>(x + jp * F), bytes);
+          if (jp < static_cast<uint64_t>(n))
+            prefetch_span(reinterpret_cast<const char*>(x + jp * F), bytes);
         }
       }
       const int64_t j = static_cast<int64_t>(idx[k]);
@@ -409,7 +414,8 @@ at::Tensor normalized_spmm_cpu(const at::Tensor& indptr_in, const at::Tensor& in
     else launch(indices.data_ptr<int64_t>());
   });
   const int64_t bad_row = err.bad_row.load();
-  TORCH_CHECK(bad_row < 0, "normalized_spmm: indptr is not a valid CSR row pointer at row ", bad_row,
+  TORCH_CHECK(bad_row < 0, "normalized_spmm: indptr is not a valid CSR row pointer at row ",
+              bad_row,
               " (indptr[", bad_row, "] = ", ip[bad_row], ", indptr[", bad_row + 1, "] = ",
               ip[bad_row + 1], "); it must be non-decreasing from 0 to the number of edges");
   const int64_t bad_pos = err.bad_col_pos.load();

@@ -31,13 +31,15 @@ cudaError_t launch_normalized_spmm(const int64_t* indptr, const I* indices, cons
 namespace {
 
 at::Tensor normalized_spmm_cuda(const at::Tensor& indptr_in, const at::Tensor& indices_in,
-                                const at::Tensor& x_in, const std::optional<at::Tensor>& edge_weight,
+                                const at::Tensor& x_in,
+                                const std::optional<at::Tensor>& edge_weight,
                                 const std::optional<at::Tensor>& row_scale,
                                 const std::optional<at::Tensor>& col_scale, bool add_self_loops,
                                 const std::optional<at::Tensor>& /*t_indptr*/,
                                 const std::optional<at::Tensor>& /*t_indices*/,
                                 const std::optional<at::Tensor>& /*t_perm*/) {
-  TORCH_CHECK(x_in.is_cuda(), "normalized_spmm (CUDA): x must be a CUDA tensor, got ", x_in.device());
+  TORCH_CHECK(x_in.is_cuda(), "normalized_spmm (CUDA): x must be a CUDA tensor, got ",
+              x_in.device());
   const c10::cuda::CUDAGuard guard(x_in.device());
   auto [indptr, indices, x, w, rs, cs] =
       normalized_spmm_check_inputs(indptr_in, indices_in, x_in, edge_weight, row_scale, col_scale);

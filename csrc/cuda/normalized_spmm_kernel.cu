@@ -1,6 +1,6 @@
 // CUDA kernel of dglclust::normalized_spmm (schema and semantics: csrc/ops/normalized_spmm.cpp).
 //
-//   y[i, :] = rs[i] * ( [self] cs[i] x[i, :] + sum_{k in row i} w[k] cs[indices[k]] x[indices[k], :] )
+//   y[i] = rs[i] * ([self] cs[i] x[i] + sum_{k in row i} w[k] cs[indices[k]] x[indices[k]])
 //
 // Only CUDA runtime headers: raw pointers and a cudaStream_t, so `nvcc -c` checks this file without
 // torch. The torch glue (argument checks, current stream, dispatcher registration) is

@@ -5,7 +5,7 @@
 // (D_r^-1/2 and D_c^-1/2, or D_r^-1 and nothing) and the kernels fold them into the gather loop,
 // so no normalized edge values are ever materialized:
 //
-//   y[i, :] = rs[i] * ( [self] cs[i] x[i, :] + sum_{k in row i} w[k] cs[indices[k]] x[indices[k], :] )
+//   y[i] = rs[i] * ([self] cs[i] x[i] + sum_{k in row i} w[k] cs[indices[k]] x[indices[k]])
 //
 // Arguments
 //   indptr (n+1,), indices (nnz,)  int32 or int64 CSR of the n x n matrix A; row i lists the

@@ -95,26 +95,26 @@ class CSRPlan:
             raise ValueError("normalized_spmm: indptr must have num_nodes + 1 entries (at least 1)")
         n = indptr.numel() - 1 if num_nodes is None else int(num_nodes)
         if indptr.numel() != n + 1:
-            raise ValueError(f"normalized_spmm: indptr has {indptr.numel()} entries but the graph has "
-                             f"{n} nodes (indptr must have num_nodes + 1 entries)")
+            raise ValueError(f"normalized_spmm: indptr has {indptr.numel()} entries but the graph "
+                             f"has {n} nodes (indptr must have num_nodes + 1 entries)")
         nnz = indices.numel()
         indptr = indptr.to(torch.int64).contiguous()
         # --- validation (once per plan) -----------------------------------------------------
         first, last = (int(v) for v in indptr[[0, -1]].tolist())
         if first != 0 or last != nnz:
-            raise ValueError(f"normalized_spmm: indptr must start at 0 and end at the number of edges "
-                             f"({nnz}), got indptr[0] = {first} and indptr[-1] = {last}")
+            raise ValueError(f"normalized_spmm: indptr must start at 0 and end at the number of "
+                             f"edges ({nnz}), got indptr[0] = {first} and indptr[-1] = {last}")
         deg = indptr[1:] - indptr[:-1]
         if n > 0 and bool((deg < 0).any()):
             row = int(torch.nonzero(deg < 0)[0, 0])
-            raise ValueError(f"normalized_spmm: indptr must be non-decreasing, but indptr[{row + 1}] "
-                             f"< indptr[{row}]")
+            raise ValueError(f"normalized_spmm: indptr must be non-decreasing, but "
+                             f"indptr[{row + 1}] < indptr[{row}]")
         if nnz > 0:
             lo, hi = (int(v) for v in torch.aminmax(indices))
             if lo < 0 or hi >= n:
                 bad = lo if lo < 0 else hi
-                raise ValueError(f"normalized_spmm: indices contains node id {bad} outside [0, {n}) "
-                                 f"(the graph has {n} nodes)")
+                raise ValueError(f"normalized_spmm: indices contains node id {bad} outside "
+                                 f"[0, {n}) (the graph has {n} nodes)")
         # --- canonical form: int32 indices, rows sorted by column ----------------------------
         index_dtype = torch.int32 if n <= _INT32_MAX else torch.int64
         order = None
@@ -167,10 +167,10 @@ class CSRPlan:
 
     # ---- transpose / symmetry ------------------------------------------------------------------
     def transpose(self):
-        """``(t_indptr, t_indices, t_perm)`` of ``A^T``; ``t_perm[q]`` is the position in ``A``'s CSR
-        of the edge at position ``q`` of ``A^T``'s CSR. For a symmetric structure ``t_indptr`` and
-        ``t_indices`` are ``None`` (``A^T`` has ``A``'s structure) and ``t_perm`` maps every
-        position to its reverse edge."""
+        """``(t_indptr, t_indices, t_perm)`` of ``A^T``; ``t_perm[q]`` is the position in ``A``'s
+        CSR of the edge at position ``q`` of ``A^T``'s CSR. For a symmetric structure
+        ``t_indptr`` and ``t_indices`` are ``None`` (``A^T`` has ``A``'s structure) and ``t_perm``
+        maps every position to its reverse edge."""
         with self._lock:
             if self._transpose is None:
                 n, nnz = self.num_nodes, self.nnz
@@ -184,7 +184,8 @@ class CSRPlan:
                     t_indptr[1:] = torch.cumsum(torch.bincount(idx64, minlength=n), 0)
                 del idx64
                 t_indices = self._row_ids(self.indptr, nnz, n)[t_perm].to(self.indices.dtype)
-                sym = bool(torch.equal(t_indptr, self.indptr) and torch.equal(t_indices, self.indices))
+                sym = bool(torch.equal(t_indptr, self.indptr)
+                           and torch.equal(t_indices, self.indices))
                 if nnz <= _INT32_MAX:  # halves the memory of the cached permutation
                     t_perm = t_perm.to(torch.int32)
                 if self._symmetric is None or not self._asserted:
@@ -197,7 +198,8 @@ class CSRPlan:
 
     @property
     def symmetric(self):
-        """Whether ``A`` equals ``A^T`` structurally (computed on first use; asserted values win)."""
+        """Whether ``A`` equals ``A^T`` structurally (computed on first use; an asserted value
+        wins)."""
         if self._symmetric is None:
             self.transpose()
         return self._symmetric
@@ -308,8 +310,10 @@ def _check_weight(edge_weight, plan, x):
         return None
     if not isinstance(edge_weight, torch.Tensor) or edge_weight.dim() != 1 or \
             edge_weight.numel() != plan.nnz:
-        shape = tuple(edge_weight.shape) if isinstance(edge_weight, torch.Tensor) else type(edge_weight).__name__
-        raise ValueError(f"edge_weight must be 1-D with one value per edge ({plan.nnz}), got shape {shape}")
+        shape = (tuple(edge_weight.shape) if isinstance(edge_weight, torch.Tensor)
+                 else type(edge_weight).__name__)
+        raise ValueError(f"edge_weight must be 1-D with one value per edge ({plan.nnz}), got shape "
+                         f"{shape}")
     if edge_weight.device != x.device:
         raise ValueError(f"edge_weight is on {edge_weight.device} but x on {x.device}; move it to "
                          "x's device")
@@ -515,9 +519,9 @@ def _register():
         indptr, indices, w, rs, cs, t_indptr, t_indices, t_perm = ctx.saved_tensors
         if any(ctx.needs_input_grad[i] for i in (3, 4, 5)):
             raise RuntimeError(
-                "dglclust::normalized_spmm does not compute gradients w.r.t. edge_weight, row_scale "
-                "or col_scale; call dglclust.ops.normalized_spmm / graph_spmm, which run the "
-                "differentiable reference when edge_weight requires grad")
+                "dglclust::normalized_spmm does not compute gradients w.r.t. edge_weight, "
+                "row_scale or col_scale; call dglclust.ops.normalized_spmm / graph_spmm, which "
+                "run the differentiable reference when edge_weight requires grad")
         if not ctx.needs_input_grad[2]:
             return None, None, None, None, None, None, None, None, None, None
         sl = ctx.add_self_loops

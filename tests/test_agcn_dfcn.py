@@ -193,7 +193,7 @@ def test_registry_and_from_config():
     (AGCNS, {"ae_dims": [8, 8, 16], "latent_dim": 3}),
     (DFCN, {"pca_dim": 4, "ae_dims": [8, 8, 16], "igae_dims": [8, 8], "latent_dim": 3, "eval_every": 2}),
     (DFCN, {"pca_dim": None, "ae_dims": [8, 8, 16], "igae_dims": [8, 8], "latent_dim": 3, "predict_from": "q",
-                "triplet": "mean", "learn_fusion_alpha": True}),
+                "triplet": "mean", "target_from": "mean", "learn_fusion_alpha": True}),
 ])
 def test_fit_api(cls, kw, small_graph):
     est = cls(n_clusters=2, random_state=0, verbose=False, epochs=4, pretrain_epochs=2, n_init=2, **kw)

@@ -6,6 +6,7 @@ import torch
 
 from ..models.dfcn import DFCNModule
 from ..nn.igae import igae_loss, igae_targets
+from ..ops import target_distribution
 from ..train import SelfTrainer, kl_div
 from ..train.pretrain_graph import graph_fingerprint_parts, pretrain_full_batch
 from .base import BaseClusterer
@@ -14,6 +15,7 @@ __all__ = ["DFCN", "pca_reduce"]
 
 _TRIPLET = ("mean_log", "mean")
 _PREDICT = ("kmeans", "q")
+_TARGET = ("z", "mean")
 
 
 def pca_reduce(x: torch.Tensor, n_components) -> torch.Tensor:
@@ -52,10 +54,10 @@ class DFCN(BaseClusterer):
     name = "dfcn"
 
     def _fit(self, graph, x, y, params, seed):
-        triplet, predict_from = params["triplet"], params["predict_from"]
-        if triplet not in _TRIPLET or predict_from not in _PREDICT:
-            raise ValueError(f"triplet must be one of {_TRIPLET} and predict_from one of {_PREDICT}, "
-                             f"got {triplet!r}, {predict_from!r}")
+        triplet, predict_from, target = params["triplet"], params["predict_from"], params["target_from"]
+        if triplet not in _TRIPLET or predict_from not in _PREDICT or target not in _TARGET:
+            raise ValueError(f"triplet must be one of {_TRIPLET}, predict_from one of {_PREDICT} and "
+                             f"target_from one of {_TARGET}; got {triplet!r}, {predict_from!r}, {target!r}")
         x = pca_reduce(x, params["pca_dim"])
         norm, gamma, tile = params["norm"], float(params["gamma"]), int(params["tile"])
         mm_dtype = torch.bfloat16 if self.precision_ == "bf16" else None  # adjacency-loss products
@@ -121,10 +123,14 @@ class DFCN(BaseClusterer):
             with self._autocast():
                 return module(graph, x)
 
+        def target_fn(out):  # P from Q on Z~ (paper, official code) or from the mean of Q, Q', Q''
+            q = out["q"] if target == "z" else (out["q"] + out["q_ae"] + out["q_igae"]) / 3.0
+            return target_distribution(q)
+
         trainer = SelfTrainer(module.parameters(), forward, loss_fn, predict, epochs=int(params["epochs"]),
                               lr=float(params["lr"]), update_interval=int(params["update_interval"]),
                               y_true=y, eval_every=int(params["eval_every"]), verbose=bool(self.verbose),
-                              desc="DFCN")
+                              target_fn=target_fn, desc="DFCN")
         out = trainer.run()
         self.module_ = module
         self.history_ = trainer.history

@@ -10,7 +10,9 @@ settings and ``tag``.
 from __future__ import annotations
 
 import io
+import pickle
 import time
+import warnings
 from collections.abc import Callable, Sequence
 
 import torch
@@ -50,8 +52,8 @@ def pretrain_full_batch(module: nn.Module, loss_fn: Callable, *, data: Sequence,
                               weights_only=True)
             module.load_state_dict(blob["state"])
             return {"loss": float(blob["loss"]), "seconds": 0.0, "cached": True, "path": str(path)}
-        except Exception:
-            pass  # unreadable cache entry: retrain and overwrite
+        except (OSError, RuntimeError, KeyError, ValueError, EOFError, pickle.UnpicklingError) as exc:
+            warnings.warn(f"unreadable pretraining cache entry {path} ({exc}); retraining", stacklevel=2)
     t0 = time.perf_counter()
     opt = torch.optim.Adam(module.parameters() if params is None else params, lr=lr)
     from tqdm.auto import tqdm

@@ -16,31 +16,51 @@ def _argmax(t):
     return t.argmax(1).cpu().numpy().astype(np.int64)
 
 
+def _class_means(h, labels, labeled, k, seed):
+    """Mean embedding of the labelled nodes of each class; a class without labelled nodes gets
+    the embedding of a random node."""
+    centers = torch.zeros(k, h.shape[1], dtype=h.dtype, device=h.device)
+    counts = torch.zeros(k, dtype=h.dtype, device=h.device)
+    centers.index_add_(0, labels[labeled], h[labeled])
+    counts.index_add_(0, labels[labeled], torch.ones_like(labels[labeled], dtype=h.dtype))
+    missing = counts == 0
+    if missing.any():
+        gen = torch.Generator().manual_seed(int(seed))
+        pick = torch.randint(0, h.shape[0], (int(missing.sum()),), generator=gen).to(h.device)
+        centers[missing] = h[pick]
+        counts[missing] = 1
+    return centers / counts[:, None]
+
+
 class CaEGCN(BaseClusterer):
     r"""Cross-Attention Fusion based Enhanced GCN (Huo et al., TKDE 2021) on a DGLGraph.
 
-    A content auto-encoder (CAE, ``in-500-10-k-500-500-in``, pretrained with MSE and cached) and a
-    GCN auto-encoder of the same widths; GCN layer ``l + 1`` is fed the multi-head (8 heads)
-    cross-attention over all nodes of :math:`\gamma Z_l + (1 - \gamma) H_l` (``gamma = 0.5``).
-    KMeans on the CAE's middle layer initializes Student's t centers; the loss is
-    ``0.01 ||A - sigmoid(Z_L Z_L^T)||^2 + 0.01 ||X - Z_L||^2 + ||X - X_hat||^2 + 0.1 KL(P||T)
-    + 0.01 KL(P||Z)`` (means), Adam lr 1e-3; labels are ``argmax softmax(Z_{L/2})`` after the last
-    epoch. Memory is O(n): the attention runs in ``scaled_dot_product_attention`` and the
-    adjacency loss in tiles (:mod:`dglclust.models.caegcn`).
+    A GCN auto-encoder ``in-500-10-k-500-500-in`` whose layers are fed the 8-head cross-attention
+    over all nodes of :math:`\gamma Z_l + (1 - \gamma) H_l` (``gamma = 0.5``, residual), ``H_l``
+    from a pretrained content auto-encoder (by default SDCN's ``500-500-2000-10`` AE, cached and
+    shared with SDCN, as in the official code; the paper's own widths are one config change away,
+    see :mod:`dglclust.models.caegcn`). KMeans (``n_init=20``) on the CAE latent initializes
+    Student's t centers; the loss is ``0.01 ||A - sigmoid(Z_L Z_L^T)||^2 + 0.01 ||X - Z_L||^2 +
+    ||X - X_hat||^2 + 0.1 KL(P||T) + 0.01 KL(P||Z)`` (means), Adam lr 1e-3, 100 epochs, P refreshed
+    every epoch; labels are ``argmax softmax(Z_{L/2})`` after the last epoch. Memory is O(n):
+    attention in ``scaled_dot_product_attention``, the adjacency loss exact in tiles.
 
     **Semi-supervised** (paper, appendix A.2, transductive): ``fit(graph, y=partial_labels)`` with
     ``partial_labels[i] = -1`` for unknown nodes and a class id in ``0..n_clusters-1`` otherwise.
-    The self-supervised terms are replaced by the cross-entropies of ``softmax(Z_{L/2})`` and
-    ``softmax(H_{L/2})`` on the labelled nodes, weighted by ``semi_weights`` (graph term, GAE, CAE;
-    default ``(0.01, 1, 1)``); no KMeans. ``labels_`` are then class ids (not permuted clusters).
-    Without ``n_clusters`` the number of classes is taken from the graph's labels or from
-    ``max(partial_labels) + 1``.
+    The self-supervised terms are replaced by the cross-entropies, on the labelled nodes, of the
+    GAE's ``softmax(Z_{L/2})`` and of the CAE's soft assignment ``T`` (whose centers start at the
+    class means of the labelled nodes' CAE embedding; no KMeans), weighted by ``semi_weights``
+    (graph term, GAE, CAE; default ``(0.01, 1, 1)``). ``labels_`` are then class ids (not
+    permuted clusters). Without ``n_clusters`` the number of classes comes from the graph's labels
+    or from ``max(partial_labels) + 1``.
 
     Main hyperparameters (``dglclust/configs/caegcn.yaml``): ``encoder_dims``, ``decoder_dims``,
-    ``heads``, ``head_dim`` (``null`` = ``ceil(D_l / heads)`` per head; ``"full"`` = ``D_l`` per
-    head), ``attn_scale`` (``null`` = ``1/sqrt(head_dim)``; ``1.0`` = the paper's plain dot
-    product), ``fuse_layers``, ``loss_weights``, ``epochs``, ``lr``, ``checkpoint``
-    (``"auto"``: recompute attention in the backward pass from 20,000 nodes on).
+    ``cae_hidden`` / ``cae_latent`` / ``cae_decoder``, ``fusion_sources``, ``fuse_layers``,
+    ``t_layer``, ``heads``, ``head_dim`` (``null`` = ``ceil(D_l / heads)`` per head; ``"full"`` =
+    ``D_l`` per head), ``attn_scale`` (``null`` = ``1/sqrt(head_dim)``; ``1.0`` = the paper's plain
+    dot product), ``residual``, ``loss_weights``, ``epochs``, ``lr``, ``checkpoint`` (``"auto"``:
+    recompute the attention in the backward pass from 20,000 nodes on). Fitted extras:
+    ``epoch_time_`` (training seconds / epochs, metric logging included), ``semi_supervised_``.
 
     Example:
         >>> from dglclust.data import load_dataset
@@ -124,13 +144,13 @@ class CaEGCN(BaseClusterer):
             target_fn = None
             key = "pred" if params["predict_from"] == "gae" else "q"
         else:
-            if module.centers.shape[1] != k:
-                raise ValueError(f"the semi-supervised variant needs the CAE layer t_layer={module.t_layer} "
-                                 f"to have n_clusters={k} units (the paper's architecture), got "
-                                 f"{module.centers.shape[1]}")
             labels = torch.as_tensor(partial, device=x.device)
             labeled = labels >= 0
             labels = labels.clamp(min=0)
+            with torch.no_grad(), self._autocast():
+                h_mid = module.content(x)[module.t_layer - 1].float()
+            with torch.no_grad():
+                module.centers.copy_(_class_means(h_mid, labels, labeled, k, seed))
             weights = [float(w) for w in params["semi_weights"]]
 
             def loss_fn(out, p):

@@ -1,18 +1,29 @@
 r"""CaEGCN (Huo et al., TKDE 2021): cross-attention fusion based enhanced graph convolutional network.
 
-Two auto-encoders of the same widths ``in -> e_1 -> ... -> k -> d_1 -> ... -> in`` (paper:
-``in-500-10-k-500-500-in``, ``k`` = number of clusters) run side by side:
+A content auto-encoder (CAE, the shared :class:`dglclust.nn.AE`, pretrained and cached) and a graph
+auto-encoder (GAE) of :class:`dglclust.nn.GCNLayer` s run side by side. GAE layer widths are the
+paper's ``in -> 500 -> 10 -> k -> 500 -> 500 -> in`` (``k`` = number of clusters):
+:math:`Z_1 = \sigma(\hat A X U_1)`, :math:`Z_{l+1} = \sigma(\hat A R_l U_{l+1})`,
+:math:`\hat A = D^{-1/2}(A+I)D^{-1/2}`, with the cross-attention fusion
 
-* the content auto-encoder (CAE, the shared :class:`dglclust.nn.AE`, pretrained) gives
-  :math:`H_1, \dots, H_L` (:math:`H_L = \hat X`);
-* the graph auto-encoder (GAE) of :class:`dglclust.nn.GCNLayer` s gives
-  :math:`Z_1 = \sigma(\hat A X U_1)` and :math:`Z_{l+1} = \sigma(\hat A R_l U_{l+1})` with the
-  cross-attention fusion :math:`R_l = F_{att}(\gamma Z_l + (1 - \gamma) H_l)`
-  (:class:`dglclust.nn.attention.CrossAttentionFusion`), :math:`\hat A = D^{-1/2}(A+I)D^{-1/2}`.
+.. math:: R_l = F_{att}(Y_l) \;[+\, Y_l],\qquad Y_l = \gamma Z_l + (1 - \gamma) H_{s(l)}
 
-The middle layers (width ``k``) are the clustering heads: Student's t :math:`T` on
-:math:`H_{L/2}` (centers from KMeans), prediction :math:`\mathrm{softmax}(Z_{L/2})`. Hidden layers
-use ReLU; the middle and the last layer of both auto-encoders are linear.
+(:class:`dglclust.nn.attention.CrossAttentionFusion`: 8-head softmax attention over all nodes).
+:math:`H_{s(l)}` is the CAE layer paired with GAE layer ``l`` (``fusion_sources``). The middle GAE
+layer :math:`Z_{L/2}` (width ``k``) is the prediction head, ``softmax``-ed; Student's t
+:math:`T` sits on the CAE layer ``t_layer`` with KMeans-initialized centers. Hidden layers use
+ReLU; the middle and last layers of both auto-encoders are linear.
+
+Two readings of the architecture are expressible (``dglclust/configs/caegcn.yaml`` explains them):
+
+* the paper's text: CAE widths = GAE widths, :math:`s(l) = l`, attention at every layer,
+  :math:`T` on the CAE's ``k``-wide middle layer, no residual;
+* the default, close to the official code: the CAE is SDCN's auto-encoder
+  ``500-500-2000-10`` (shared with SDCN/DEC/IDEC, same cached weights), :math:`T` on its
+  10-d latent, fused by width into GAE layers 1, 2, 4, 5 (the ``k``-wide layer has no CAE
+  partner), with the residual ``R_l = Y_l + F_att(Y_l)``. Without the residual, attention over
+  thousands of nodes starts uniform (all nodes get the same :math:`R_l`) and the prediction head
+  stays collapsed for tens of epochs (as reported for the official code).
 
 Loss (eq. 21, :func:`caegcn_loss`), every term a mean (as MSE / ``batchmean`` KL):
 
@@ -24,9 +35,9 @@ with :math:`\lambda = (0.01, 0.01, 1, 0.1, 0.01)`. The adjacency term is exact a
 the ``n x n`` matrix (:func:`dglclust.nn.recon.gram_mse`).
 
 Semi-supervised variant (paper, appendix A.2, transductive): with labels :math:`Y` on a subset of
-nodes the self-supervised terms are replaced by :math:`KL(Y \| Z) + KL(Y \| H)` on the labelled
-nodes (cross-entropies of :math:`\mathrm{softmax}(Z_{L/2})` and :math:`\mathrm{softmax}(H_{L/2})`),
-see :func:`caegcn_semi_loss`.
+nodes the self-supervised terms are replaced by :math:`KL(Y \| Z) + KL(Y \| T)` on the labelled
+nodes -- the cross-entropies of the GAE's ``softmax(Z_{L/2})`` and of the CAE's soft assignment
+:math:`T` -- see :func:`caegcn_semi_loss`.
 """
 from __future__ import annotations
 
@@ -49,7 +60,7 @@ LOSS_WEIGHTS = (0.01, 0.01, 1.0, 0.1, 0.01)
 
 
 class CaEGCNModule(nn.Module):
-    """CAE + GAE with cross-attention fusion; see the module docstring.
+    r"""CAE + GAE with cross-attention fusion; see the module docstring.
 
     Parameters:
         in_dim, n_clusters: input width and ``k``.
@@ -120,7 +131,7 @@ class CaEGCNModule(nn.Module):
         self.alpha = float(alpha)
 
     def content(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """The CAE's layer outputs :math:`H_1, \dots, H_M` (:math:`H_M = \hat X`)."""
+        r"""The CAE's layer outputs :math:`H_1, \dots, H_M` (:math:`H_M = \hat X`)."""
         hs = self.cae.encode(x)
         return hs + self.cae.decode(hs[-1], return_hiddens=True)
 
@@ -166,15 +177,15 @@ def caegcn_loss(out: dict, x: torch.Tensor, target, p: torch.Tensor,
 
 def caegcn_semi_loss(out: dict, target, labels: torch.Tensor, labeled: torch.Tensor,
                      weights: Sequence[float] = (0.01, 1.0, 1.0), tile: int = 2048):
-    """Appendix A.2 (transductive): ``w_g * graph + w_z * KL(Y||Z) + w_h * KL(Y||H)`` with the KL
-    terms over the labelled nodes ``labeled`` (bool mask or index), i.e. cross-entropies of
-    ``softmax(Z_{L/2})`` and ``softmax(H_{L/2})`` against one-hot ``labels``."""
+    """Appendix A.2 (transductive): ``w_g * graph + w_z * KL(Y||Z) + w_h * KL(Y||T)`` with the KL
+    terms over the labelled nodes ``labeled`` (bool mask or index): for one-hot ``Y`` the
+    cross-entropies of the GAE's ``softmax(Z_{L/2})`` and of the CAE's soft assignment ``T``."""
     wg, wz, wh = (float(w) for w in weights)
     with torch.autocast(device_type=out["logits"].device.type, enabled=False):
         graph = gram_mse(out["z_out"], target, sigmoid=True, reduction="mean", tile=tile) \
             if wg else out["z_out"].new_zeros(())
         y = labels[labeled]
         sup_z = F.cross_entropy(out["logits"][labeled], y)
-        sup_h = F.cross_entropy(out["h_mid"][labeled], y)
-    loss = wg * graph + wz * sup_z + wh * sup_h
-    return loss, {"graph": graph.detach(), "sup_gae": sup_z.detach(), "sup_cae": sup_h.detach()}
+        sup_t = F.nll_loss(out["q"][labeled].clamp_min(1e-12).log(), y)
+    loss = wg * graph + wz * sup_z + wh * sup_t
+    return loss, {"graph": graph.detach(), "sup_gae": sup_z.detach(), "sup_cae": sup_t.detach()}

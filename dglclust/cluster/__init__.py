@@ -6,6 +6,7 @@ from .dfcn import DFCN
 from .adagae import AdaGAE
 from .caegcn import CaEGCN
 from .gae import DAEGC, GAE, VGAE
+from .gfdc import GFDC
 
 ESTIMATORS = {
     "ae": AEKMeans,
@@ -21,6 +22,7 @@ ESTIMATORS = {
     "gae": GAE,
     "vgae": VGAE,
     "daegc": DAEGC,
+    "gfdc": GFDC,
 }
 
 
@@ -32,4 +34,4 @@ def get_estimator(name: str):
         raise KeyError(f"unknown model {name!r}; available: {sorted(ESTIMATORS)}") from None
 
 
-__all__ = ["BaseClusterer", "check_graph", "ESTIMATORS", "get_estimator", "AEKMeans", "DEC", "IDEC", "SDCN"]
+__all__ = ["BaseClusterer", "check_graph", "ESTIMATORS", "get_estimator", "AEKMeans", "DEC", "IDEC", "SDCN", "GFDC"]

@@ -5,6 +5,8 @@
 Every graph is symmetric (each undirected edge in both directions), deduplicated and **without
 self-loops**; the propagation op adds ``I`` once. ``list_datasets()`` describes the registered
 names; ``from_arrays`` builds a graph from your own features (kNN graph when no edges are given).
+``load_images(name)`` returns the ``(N, C, H, W)`` image view of ``usps``, ``digits``,
+``mnist-10k`` and ``mnist-train`` (see :mod:`dglclust.data.images`).
 
 Raw files are read from ``data_dir`` / ``$DGLCLUST_DATA`` / ``../shared/datasets`` (read-only,
 sha256-verified), else downloaded into ``dglclust.utils.cache_dir()/raw`` (not when
@@ -33,6 +35,14 @@ from .sdcn import ACM, DBLP, USPS, CiteSeer  # noqa: E402
 from .citeseer_dgl import CiteSeerDGL  # noqa: E402
 from .digits import DIGITS_K, Digits  # noqa: E402
 from . import adagae_mat  # noqa: E402,F401  (UMIST, JAFFE, ORL, PALM, COIL20, YALE, ...)
+from .images import (  # noqa: E402  (mnist-10k, mnist-train; image view of usps / digits)
+    MNIST10k,
+    MNISTTrain,
+    image_datasets,
+    load_images,
+    register_image_shape,
+    resize_images,
+)
 
 __all__ = [
     "load_dataset",
@@ -56,4 +66,10 @@ __all__ = [
     "USPS",
     "Digits",
     "DIGITS_K",
+    "MNIST10k",
+    "MNISTTrain",
+    "load_images",
+    "image_datasets",
+    "register_image_shape",
+    "resize_images",
 ]

@@ -1,8 +1,9 @@
-"""Merge the reproduce JSONs under results/issue5 (and optional extra folders) into one markdown
-table per (model, dataset): final-epoch mean +- population std over all distinct seeds, the paper's
-value, the label-selected best epoch (own column), wall time per run and its pretraining part.
+"""Merge the `dglclust reproduce` JSONs found (recursively) under the given folders into one
+markdown table, one line per (model, dataset): final-epoch mean +- population std over all distinct
+seeds, the paper's value, the label-selected best epoch (own column), wall time per run and its
+pretraining part, peak RSS. A seed found twice counts once (the later file wins).
 
-    python results/issue5/summarize.py [extra_dir ...] > results/issue5/RESULTS.md
+    python results/summarize.py results/issue3 > results/issue3/RESULTS.md
 """
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
 METRICS = ("acc", "nmi", "ari", "f1")
 
 
@@ -42,25 +42,29 @@ def pm(vals, digits=2):
     return f"{a.mean():.{digits}f} ± {a.std():.{digits}f}"
 
 
-def main(extra):
-    combos, papers = rows_by_combo([HERE, *extra])
+def main(dirs):
+    if not dirs:
+        raise SystemExit("usage: python results/summarize.py DIR [DIR ...]")
+    combos, papers = rows_by_combo(dirs)
     head = ["model", "dataset", "runs"] + [f"{m.upper()} (paper)" for m in METRICS]
-    head += ["best-epoch ACC (label-selected)", "s/run", "of which pretraining s"]
+    head += ["best-epoch ACC (label-selected)", "s/run", "of which pretraining s", "peak RSS MiB"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for (model, ds), seeds in sorted(combos.items()):
         rows = [seeds[s] for s in sorted(seeds)]
         paper = papers.get((model, ds)) or {}
-        cells = [model, ds, str(len(rows))]
+        cells = [model, ds, f"{len(rows)} ({','.join(str(r['seed']) for r in rows)})"]
         for m in METRICS:
             ref = paper.get(m)
             cells.append(f"{pm([r.get(m) for r in rows])} ({'n/a' if ref is None else ref})")
         cells.append(pm([r.get("best_acc_label_selected") for r in rows]))
         cells.append(pm([r.get("fit_time_s") for r in rows], 1))
         cells.append(pm([r.get("pretrain_time_s") for r in rows], 1))
+        rss = [r.get("peak_rss_mb") for r in rows if r.get("peak_rss_mb") is not None]
+        cells.append(f"{max(rss):.0f}" if rss else "n/a")
         print("| " + " | ".join(cells) + " |")
     print()
-    print("Final epoch, mean ± population std over seeds 0..runs-1, percent. The best-epoch column "
+    print("Final epoch, mean ± population std over the listed seeds, percent. The best-epoch column "
           "selects the epoch with the highest ACC using the labels: not the protocol.")
 
 

@@ -90,6 +90,9 @@ def build_parser():
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--quiet", action="store_true", help="no per-epoch progress")
     f.add_argument("--out", default=None, help="write a JSON record here (atomically)")
+    f.add_argument("--source", default=None,
+                   help="labeled source dataset of a source-guided model (gfdc), e.g. digits; "
+                        "shorthand for --set source=NAME")
 
     r = sub.add_parser("reproduce", parents=[common], help="mean +- std over seeds vs the paper",
                        description="Fit over seeds seed0..seed0+runs-1 and report the final "
@@ -123,19 +126,41 @@ def _overrides(args):
     return ov
 
 
+def _load_images(dataset, data_dir=None):
+    """``dglclust.data.load_images(dataset)`` with user errors turned into ``UsageError``."""
+    try:
+        from dglclust.data import load_images
+
+        return load_images(dataset, data_dir=data_dir)
+    except (KeyError, ValueError, LookupError, OSError, ImportError, RuntimeError) as exc:
+        raise UsageError(f"cannot load image dataset {dataset!r}: {_r._msg(exc)}") from None
+
+
 def cmd_fit(args, argv):
     model, dataset = args.model.lower(), args.dataset.lower()
     overrides = _overrides(args)
-    _r.resolve_estimator(model)
-    graph = _r.load_graph(dataset, data_dir=args.data_dir)
+    if getattr(args, "source", None):
+        overrides["source"] = args.source.lower()
+    cls = _r.resolve_estimator(model)
+    images = getattr(cls, "input_kind", "graph") == "images"
+    if images:  # image models (gfdc) take (N, C, H, W) tensors, not graphs
+        x_img, y_img = _load_images(dataset, data_dir=args.data_dir)
+    else:
+        graph = _r.load_graph(dataset, data_dir=args.data_dir)
     est = _r.build_estimator(model, dataset, args.seed, device=args.device,
                              verbose=not args.quiet, overrides=overrides)
     t0 = time.perf_counter()
-    est.fit(graph)
+    if images:
+        try:
+            est.fit(x_img, y_img, data_dir=args.data_dir)
+        except (ValueError, TypeError) as exc:  # bad source, class-count mismatch, ...
+            raise UsageError(_r._msg(exc)) from None
+    else:
+        est.fit(graph)
     wall = time.perf_counter() - t0
     fit_time = float(getattr(est, "fit_time_", wall))
 
-    y_true = _r.graph_labels(graph)
+    y_true = y_img.numpy() if images else _r.graph_labels(graph)
     history = list(getattr(est, "history_", []) or [])
     final_epoch = history[-1].get("epoch") if history else None
     print(f"{model} on {dataset} (seed {args.seed}"
@@ -145,6 +170,8 @@ def cmd_fit(args, argv):
     if y_true is not None:
         metrics = {k: 100.0 * v for k, v in _r._evaluate(y_true, est.labels_).items()}
         print("  ".join(f"{k.upper()} {metrics[k]:.2f}" for k in METRICS) + "   (percent)")
+    if getattr(est, "dbi_", None) is not None:
+        print(f"DBI {est.dbi_:.4f} (Davies-Bouldin index of the embedding, lower is better)")
     else:
         import numpy as np
 
@@ -161,6 +188,7 @@ def cmd_fit(args, argv):
         record = {
             "model": model, "dataset": dataset, "seed": args.seed, "device": args.device,
             "metric_units": "percent", "metrics": metrics, "final_epoch": final_epoch,
+            "dbi": getattr(est, "dbi_", None),
             "fit_time_s": fit_time, "overrides": overrides, "params": _r._safe_params(est),
             "history": [pct(e) for e in history], "machine": _r.machine_info(args.device),
             "command": _command(argv),

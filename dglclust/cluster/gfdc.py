@@ -218,6 +218,10 @@ class GFDC(BaseClusterer):
         sched = torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, int(params["lr_step"])),
                                                 gamma=float(params["lr_gamma"]))
         n = x.shape[0]
+        self.warmup_history_ = []
+        self.warmup_time_ = 0.0
+        if guided and int(params["warmup_steps"]) > 0:
+            self._warmup(module, xs, ys, params, gen)
         self._predict_perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed + 1))
         src_perm, src_pos = None, 0
         self.history_ = []
@@ -295,6 +299,39 @@ class GFDC(BaseClusterer):
         self.labels_ = self.soft_assignments_.argmax(1).astype(np.int64)
         self.dbi_ = _dbi(self.embedding_, self.labels_)
         self.n_iter_ = epochs
+
+    def _warmup(self, module, xs, ys, params, gen):
+        """Supervised warm-up on the labeled source (ours, ``warmup_steps``): the network (f and g on
+        batch graphs of ``batch_size + source_batch_size`` source images) is trained with the
+        cross-entropy alone, standing in for the "mature" (pretrained) VGG11 of the paper, whose
+        weights we do not use. Without it the view-consistency MSE collapses the features of a
+        randomly initialized network before the source labels shape them."""
+        opt = torch.optim.Adam(module.parameters(), lr=float(params["warmup_lr"]))
+        bs = min(int(params["batch_size"]) + int(params["source_batch_size"]), xs.shape[0])
+        steps, log_every = int(params["warmup_steps"]), max(1, int(params["warmup_steps"]) // 5)
+        module.train()
+        perm, pos, total, t0 = None, 0, 0.0, time.perf_counter()
+        for step in range(1, steps + 1):
+            if perm is None or pos + bs > perm.numel():
+                perm, pos = torch.randperm(xs.shape[0], generator=gen), 0
+            idx = perm[pos:pos + bs].to(xs.device)
+            pos += bs
+            logits, _ = module.assign(module.embed(xs[idx]))
+            loss = torch.nn.functional.cross_entropy(logits.float(), ys[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += float(loss.detach())
+            if step % log_every == 0 or step == steps:
+                row = {"step": step, "ce": total / (step - (self.warmup_history_[-1]["step"]
+                                                            if self.warmup_history_ else 0)),
+                       "seconds": time.perf_counter() - t0}
+                self.warmup_history_.append(row)
+                total = 0.0
+                if self.verbose:
+                    print(f"[GFDC] warm-up step {step}/{steps} ce={row['ce']:.4g} "
+                          f"({row['seconds']:.1f} s)", file=sys.stderr, flush=True)
+        self.warmup_time_ = time.perf_counter() - t0
 
     def _scores(self, x, y, params):
         from ..metrics import evaluate

@@ -53,6 +53,7 @@ __all__ = [
     "GFDCNet",
     "batch_graph",
     "random_rotation",
+    "rotate",
     "cluster_loss",
     "global_loss",
     "local_loss",
@@ -225,7 +226,7 @@ class GCNClusterer(nn.Module):
 
 
 class GFDCNet(nn.Module):
-    """Feature extractor + per-batch graph + GCN clusterer.
+    r"""Feature extractor + per-batch graph + GCN clusterer.
 
     ``forward(x)`` returns ``(z, logits, graph)``; :meth:`embed` is the feature extractor,
     :meth:`assign` runs the clusterer on given features (one graph over all of them).
@@ -260,19 +261,27 @@ class GFDCNet(nn.Module):
         return z, logits, g
 
 
-def random_rotation(x, max_degrees=180.0, generator=None):
-    """Rotate each image of ``(N, C, H, W)`` ``x`` about its centre by an angle drawn uniformly from
-    ``[-max_degrees, max_degrees]`` (180: any angle, the paper's 0-360 degrees), with
-    ``affine_grid`` / ``grid_sample`` (bilinear, zero padding). Same shape, dtype and device.
-    ``generator``: a CPU ``torch.Generator`` for the angles."""
-    n = x.shape[0]
-    u = torch.rand(n, generator=generator, dtype=torch.float64) * 2.0 - 1.0
-    theta_rad = (u * (float(max_degrees) * math.pi / 180.0)).to(device=x.device, dtype=x.dtype)
-    cos, sin = torch.cos(theta_rad), torch.sin(theta_rad)
+def rotate(x, degrees):
+    """Rotate each image of ``(N, C, H, W)`` ``x`` about its centre by ``degrees[i]`` (counter-
+    clockwise as displayed, row 0 at the top) with ``affine_grid`` / ``grid_sample`` (bilinear,
+    zero padding outside the image). Same shape, dtype and device."""
+    rad = torch.as_tensor(degrees, dtype=torch.float64).reshape(-1) * (math.pi / 180.0)
+    if rad.numel() != x.shape[0]:
+        raise ValueError(f"rotate needs one angle per image ({x.shape[0]}), got {rad.numel()}")
+    rad = rad.to(device=x.device, dtype=x.dtype)
+    cos, sin = torch.cos(rad), torch.sin(rad)
     zero = torch.zeros_like(cos)
+    # output pixel at normalized (x right, y down) samples the input at the inverse rotation
     mat = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
     grid = F.affine_grid(mat, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def random_rotation(x, max_degrees=180.0, generator=None):
+    """:func:`rotate` each image by an angle drawn uniformly from ``[-max_degrees, max_degrees]``
+    (180: any angle, the paper's 0-360 degrees). ``generator``: a CPU ``torch.Generator``."""
+    u = torch.rand(x.shape[0], generator=generator, dtype=torch.float64) * 2.0 - 1.0
+    return rotate(x, u * float(max_degrees))
 
 
 def cluster_loss(q, p, z_u, z_aug):

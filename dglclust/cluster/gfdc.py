@@ -301,10 +301,12 @@ class GFDC(BaseClusterer):
         self.n_iter_ = epochs
 
     def _warmup(self, module, xs, ys, params, gen):
-        """Supervised warm-up on the labeled source (ours, ``warmup_steps``): the network (f and g on
-        batch graphs of ``batch_size + source_batch_size`` source images) is trained with the
-        cross-entropy alone, standing in for the "mature" (pretrained) VGG11 of the paper, whose
-        weights we do not use. Without it the view-consistency MSE collapses the features of a
+        """Supervised warm-up on the labeled source (ours, ``warmup_steps``): f and g are trained
+        with the cross-entropy alone on batches of ``batch_size + source_batch_size`` source
+        images, without graph edges (the GCN then acts on each image alone: at initialization the
+        pooled ReLU features are so alike that the batch graph is nearly complete and smooths all
+        outputs together). It stands in for the "mature" (pretrained) VGG11 of the paper, whose
+        weights we do not use; without it the view-consistency MSE collapses the features of a
         randomly initialized network before the source labels shape them."""
         opt = torch.optim.Adam(module.parameters(), lr=float(params["warmup_lr"]))
         bs = min(int(params["batch_size"]) + int(params["source_batch_size"]), xs.shape[0])
@@ -316,7 +318,7 @@ class GFDC(BaseClusterer):
                 perm, pos = torch.randperm(xs.shape[0], generator=gen), 0
             idx = perm[pos:pos + bs].to(xs.device)
             pos += bs
-            logits, _ = module.assign(module.embed(xs[idx]))
+            logits, _ = module.assign(module.embed(xs[idx]), graph=False)
             loss = torch.nn.functional.cross_entropy(logits.float(), ys[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -250,9 +250,15 @@ class GFDCNet(nn.Module):
         z = self.features(x)
         return F.normalize(z, dim=1) if self.l2_normalize else z
 
-    def assign(self, z):
-        """Clusterer logits of the features ``z`` on their batch graph; returns ``(logits, graph)``."""
-        g, w = batch_graph(z, self.threshold, False, self.edge_grad)
+    def assign(self, z, graph=True):
+        """Clusterer logits of the features ``z`` on their batch graph; returns ``(logits, graph)``.
+        ``graph=False`` uses an edgeless graph (self-loops only: the GCN acts row-wise)."""
+        if graph:
+            g, w = batch_graph(z, self.threshold, False, self.edge_grad)
+        else:
+            dgl = import_dgl()
+            empty = torch.zeros(0, dtype=torch.int64)
+            g, w = dgl.graph((empty, empty), num_nodes=z.shape[0], idtype=torch.int64), None
         return self.clusterer(g, z, w), g
 
     def forward(self, x):

@@ -264,3 +264,10 @@ def test_cli_fit_with_source(tmp_path, capsys, shared_data_dir):
                "--epochs", "1", "--set", "n_clusters=4"])
     assert rc == 2
     assert "class-count mismatch" in capsys.readouterr().err
+
+
+def test_cli_reproduce_points_image_models_to_fit(capsys):
+    from dglclust.cli import main
+
+    assert main(["reproduce", "--model", "gfdc", "--dataset", "usps", "--runs", "1"]) == 2
+    assert "clusters images" in capsys.readouterr().err

@@ -3,7 +3,8 @@
 # digits -> USPS and USPS -> MNIST(10k); per pair and seed: KMeans on the target pixels, GFDC
 # guided by the source, and the same network without the source (ablation). CPU-sized settings are
 # in run_pair.py (CPU dict; width 0.25, 15 epochs, lr 1e-3, 200 warm-up steps, +-30 deg rotations).
-# One seed of the three pairs took about 11 minutes on one thread of the 2-core dev machine.
+# One seed of the three pairs (9 fits) took 11.6 min wall, 654 s user + 42 s sys CPU, on one thread
+# of the 2-core dev machine (seed 0, 2026-11-24; results/issue8/seed0_run.log).
 # Usage: flock /tmp/dglclust-compute.lock results/issue8/run.sh [RUNS]
 #   env SEED0 (default 0), OUT (default results/issue8/runs), EXTRA (extra run_pair.py args,
 #   e.g. "--set epochs=5")

@@ -271,3 +271,36 @@ def test_cli_reproduce_points_image_models_to_fit(capsys):
 
     assert main(["reproduce", "--model", "gfdc", "--dataset", "usps", "--runs", "1"]) == 2
     assert "clusters images" in capsys.readouterr().err
+
+
+def test_mnist_download_verified_and_offline_error(shared_data_dir, tmp_path, monkeypatch):
+    """mnist-10k goes through the shared fetch path: a verified download into the cache when the
+    data directory lacks the files, and an actionable error offline."""
+    import io
+    import urllib.request
+
+    from dglclust.data import MissingDatasetFileError
+
+    monkeypatch.setenv("DGLCLUST_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("DGLCLUST_OFFLINE", raising=False)
+    by_url = {rf.url: shared_data_dir / rf.path for rf in FILES.values()}
+    requested = []
+
+    def fake_urlopen(req, timeout=None):
+        url = req.full_url if isinstance(req, urllib.request.Request) else req
+        requested.append(url)
+        return io.BytesIO(by_url[url].read_bytes())
+
+    monkeypatch.setattr(urllib.request, "urlopen", fake_urlopen)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    x, y = load_images("mnist-10k", data_dir=empty)
+    assert tuple(x.shape) == (10000, 1, 28, 28)
+    assert sorted(requested) == sorted(FILES[f"mnist/t10k-{k}-idx{d}-ubyte.gz"].url
+                                       for k, d in (("images", 3), ("labels", 1)))
+    assert (tmp_path / "cache/raw/mnist/t10k-labels-idx1-ubyte.gz").is_file()
+    assert not list(empty.iterdir())
+    monkeypatch.setenv("DGLCLUST_OFFLINE", "1")
+    monkeypatch.setenv("DGLCLUST_CACHE", str(tmp_path / "cache2"))
+    with pytest.raises(MissingDatasetFileError, match="mnist/t10k-images-idx3-ubyte.gz.*DGLCLUST_DATA"):
+        load_images("mnist-10k", data_dir=empty)

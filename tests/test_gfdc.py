@@ -304,3 +304,12 @@ def test_mnist_download_verified_and_offline_error(shared_data_dir, tmp_path, mo
     monkeypatch.setenv("DGLCLUST_CACHE", str(tmp_path / "cache2"))
     with pytest.raises(MissingDatasetFileError, match="mnist/t10k-images-idx3-ubyte.gz.*DGLCLUST_DATA"):
         load_images("mnist-10k", data_dir=empty)
+
+
+def test_paper_literal_settings_run():
+    """Raw-scale features (no L2 normalization), no warm-up, projection head: the paper's form."""
+    xt, yt = _bars(32, seed=1)
+    src = _bars(24, seed=2)
+    m = GFDC(2, source=src, epochs=1, **{**TINY, "embed_dim": 5}, l2_normalize=False,
+             edge_grad=False).fit(xt, yt)
+    assert m.embedding_.shape == (32, 5) and np.isfinite(m.soft_assignments_).all()

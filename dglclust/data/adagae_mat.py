@@ -7,14 +7,14 @@ no min shift, no per-feature scaling), so PALM, the USPS subset, Isolet and segm
 values. Labels are re-encoded to ``0..C-1`` (JAFFE's file counts from 0, the others from 1).
 
 These are feature-only datasets; the DGLGraph interface is kept with a kNN graph on the scaled
-features (:func:`dglclust.graph.knn_indices`, Euclidean ranking, ``k`` neighbours, symmetrized, no
+features (:func:`dglclust.graph.knn_edges`, Euclidean ranking, ``k`` neighbours, symmetrized, no
 self-loops). AdaGAE itself ignores that graph and builds its own from the features.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..graph import knn_indices
+from ..graph import knn_edges
 from ._files import register_file
 from .arrays import encode_labels
 from .base import ClusteringDataset
@@ -88,9 +88,8 @@ class AdaGAEMatDataset(ClusteringDataset):
             raise ValueError(f"{self.name_}: expected {self._CLASSES} classes in {self._FILE}, "
                              f"found {n_classes}")
         k = min(self.options["k"], x.shape[0] - 1)
-        idx = knn_indices(x, k, self.options["metric"]).numpy()
-        src = np.repeat(np.arange(x.shape[0]), idx.shape[1])
-        return {"features": x, "labels": labels, "edges": (src, idx.reshape(-1)),
+        edges = tuple(e.numpy() for e in knn_edges(x, k, self.options["metric"]))
+        return {"features": x, "labels": labels, "edges": edges,
                 "num_classes": n_classes}
 
 

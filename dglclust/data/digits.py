@@ -2,7 +2,7 @@
 download."""
 from __future__ import annotations
 
-from ..graph import knn_indices
+from ..graph import knn_edges
 from .base import ClusteringDataset
 from .registry import register_dataset
 
@@ -51,7 +51,6 @@ class Digits(ClusteringDataset):
 
         x, y = load_digits(return_X_y=True)
         x = (x / 16.0).astype(np.float32)
-        idx = knn_indices(x, self.options["k"], self.options["metric"]).numpy()
-        src = np.repeat(np.arange(x.shape[0]), idx.shape[1])
-        return {"features": x, "labels": y.astype(np.int64), "edges": (src, idx.reshape(-1)),
+        edges = tuple(e.numpy() for e in knn_edges(x, self.options["k"], self.options["metric"]))
+        return {"features": x, "labels": y.astype(np.int64), "edges": edges,
                 "num_classes": 10}

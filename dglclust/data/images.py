@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..graph import knn_indices
+from ..graph import knn_edges
 from ._files import register_file
 from .base import ClusteringDataset
 from .registry import _norm, load_dataset, register_dataset
@@ -120,8 +120,7 @@ class _MNISTBase(ClusteringDataset):
                              "the raw files do not belong together")
         x = (images.reshape(images.shape[0], -1).astype(np.float32) / 255.0)
         if self.options["graph"] == "knn":
-            idx = knn_indices(x, self.options["k"], self.options["metric"]).numpy()
-            edges = (np.repeat(np.arange(x.shape[0]), idx.shape[1]), idx.reshape(-1))
+            edges = tuple(e.numpy() for e in knn_edges(x, self.options["k"], self.options["metric"]))
         else:
             edges = (np.zeros(0, np.int64), np.zeros(0, np.int64))
         return {"features": x, "labels": labels, "edges": edges, "num_classes": 10}

@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from ..graph import knn_indices
+from ..graph import knn_edges
 from .base import ClusteringDataset
 from .registry import register_dataset
 
@@ -254,8 +254,7 @@ class USPS(ClusteringDataset):
         if self.options["graph"] == "sdcn":
             edges = _read_edges(paths[f"sdcn/graph/usps{self.options['k']}_graph.txt"])
         else:
-            idx = knn_indices(feat, self.options["k"], self.options["metric"]).numpy()
-            edges = (np.repeat(np.arange(feat.shape[0]), idx.shape[1]), idx.reshape(-1))
+            edges = tuple(e.numpy() for e in knn_edges(feat, self.options["k"], self.options["metric"]))
         return {
             "features": feat,
             "labels": _read_labels(paths[self._LABEL]),

@@ -27,6 +27,7 @@ from .build import (
     check_graph,
     from_edges,
     knn_graph,
+    knn_edges,
     knn_indices,
     symmetrize,
     to_csr,
@@ -34,6 +35,7 @@ from .build import (
 
 __all__ = [
     "knn_graph",
+    "knn_edges",
     "knn_indices",
     "symmetrize",
     "from_edges",

@@ -301,10 +301,17 @@ def knn_graph(x, k, metric="heat", *, tile_size=None, device=None):
         >>> bool((g.in_degrees() >= 5).all()), g.has_edges_between(0, 0)
         (True, False)
     """
+    src, dst = knn_edges(x, k, metric, tile_size=tile_size, device=device)
+    return from_edges((src, dst), len(x))
+
+
+def knn_edges(x, k, metric="heat", *, tile_size=None, device=None):
+    """The directed kNN edge list ``(src, dst)`` (int64 tensors, ``n * k`` entries, node ``i`` to
+    each of its :func:`knn_indices` neighbours) -- what :func:`knn_graph` and the kNN datasets
+    build their graphs from."""
     idx = knn_indices(x, k, metric, tile_size=tile_size, device=device)
     n, kk = idx.shape
-    src = torch.arange(n, dtype=torch.int64).repeat_interleave(kk)
-    return from_edges((src, idx.reshape(-1)), n)
+    return torch.arange(n, dtype=torch.int64).repeat_interleave(kk), idx.reshape(-1)
 
 
 # --------------------------------------------------------------------------------------------

@@ -24,18 +24,22 @@ def main(ds="acm"):
     cols = {"ae+kmeans (start)": load("ae", ds, "issue3"), "sdcn": load("sdcn", ds, "issue3")}
     for m in ("agcn-s", "agcn-h", "dfcn"):
         cols[m] = load(m, ds, "issue5")
-    seeds = sorted(set.intersection(*(set(c) for c in cols.values())))
-    if not seeds:
-        raise SystemExit(f"no seed has all of {list(cols)} on {ds}")
-    print(f"{ds}: final-epoch ACC per seed (percent)")
+    cols = {name: c for name, c in cols.items() if c}  # models not run on this dataset are left out
+    if "ae+kmeans (start)" not in cols:
+        raise SystemExit(f"no AE+KMeans runs on {ds} under results/issue3")
+    start = cols["ae+kmeans (start)"]
+    seeds = sorted(start)
+    print(f"{ds}: final-epoch ACC per seed (percent; - = not run)")
     print("| seed | " + " | ".join(cols) + " |")
     print("|" + "---|" * (len(cols) + 1))
     for s in seeds:
-        print(f"| {s} | " + " | ".join(f"{c[s]:.1f}" for c in cols.values()) + " |")
-    start = np.array([cols["ae+kmeans (start)"][s] for s in seeds])
+        print(f"| {s} | " + " | ".join(f"{c[s]:.1f}" if s in c else "-" for c in cols.values()) + " |")
     for m in list(cols)[1:]:
-        v = np.array([cols[m][s] for s in seeds])
-        print(f"corr(start, {m}) = {np.corrcoef(start, v)[0, 1]:.2f}")
+        common = [s for s in seeds if s in cols[m]]
+        if len(common) < 3:
+            continue
+        r = np.corrcoef([start[s] for s in common], [cols[m][s] for s in common])[0, 1]
+        print(f"corr(start, {m}) = {r:.2f} over {len(common)} seeds")
 
 
 if __name__ == "__main__":

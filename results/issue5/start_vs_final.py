@@ -3,27 +3,26 @@ SDCN and AGCN start from) against the final ACC of SDCN, AGCN-S, AGCN-H and DFCN
 correlation over seeds. Usage: python results/issue5/start_vs_final.py [DATASET]"""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from summarize import rows_by_combo  # noqa: E402  (the one reader of the reproduce JSONs)
 
 
-def load(model, ds, base):
-    rows = {}
-    for path in sorted((ROOT / base).rglob(f"{model}_{ds}.json")):
-        for row in json.loads(path.read_text())["rows"]:
-            rows[row["seed"]] = row["acc"]
-    return rows
+def acc_by_seed(combos, model, ds):
+    return {seed: row["acc"] for seed, row in combos.get((model, ds), {}).items()}
 
 
 def main(ds="acm"):
-    cols = {"ae+kmeans (start)": load("ae", ds, "issue3"), "sdcn": load("sdcn", ds, "issue3")}
+    issue3, _ = rows_by_combo([ROOT / "issue3"])
+    issue5, _ = rows_by_combo([ROOT / "issue5"])
+    cols = {"ae+kmeans (start)": acc_by_seed(issue3, "ae", ds), "sdcn": acc_by_seed(issue3, "sdcn", ds)}
     for m in ("agcn-s", "agcn-h", "dfcn"):
-        cols[m] = load(m, ds, "issue5")
+        cols[m] = acc_by_seed(issue5, m, ds)
     cols = {name: c for name, c in cols.items() if c}  # models not run on this dataset are left out
     if "ae+kmeans (start)" not in cols:
         raise SystemExit(f"no AE+KMeans runs on {ds} under results/issue3")

@@ -3,8 +3,9 @@ r"""Graph reconstruction losses of inner-product decoders, exact and without an 
 For an embedding ``Z`` (n x d) the decoders score every pair by ``s_ij = z_i . z_j``. Dense
 implementations materialize ``S = Z Z^T``; here every loss is split into
 
-* a sum over **all pairs** of a function of ``s_ij`` -- computed in row tiles by a custom autograd
-  function that recomputes each tile in the backward pass (memory O(n * tile)), or in closed form
+* a sum over **all pairs** of a function of ``s_ij`` -- computed in square tiles over one triangle
+  (``S`` is symmetric) by a custom autograd function that accumulates the gradient in the same
+  pass (memory O(tile^2 + n d)), or in closed form
   when the function is ``s^2`` (``sum_ij s_ij^2 = ||Z^T Z||_F^2``);
 * a correction over the **stored edges** of the (sparse) target adjacency only.
 
@@ -37,25 +38,35 @@ def _dh(s, kind):
 
 
 class _PairwiseSum(torch.autograd.Function):
+    """``sum_ij h(z_i . z_j)`` by square blocks ``(I, J)``, ``I <= J`` only (``S`` is symmetric:
+    off-diagonal blocks count twice), memory O(tile^2 + n d). When ``z`` requires a gradient it is
+    accumulated in the same pass (a loss is differentiated once), so each block product is formed
+    once: about half the work of a forward pass over all row tiles plus a recomputing backward."""
+
     @staticmethod
     def forward(ctx, z, kind, tile):
+        n = z.shape[0]
+        need = bool(ctx.needs_input_grad[0])
         total = z.new_zeros((), dtype=torch.float64)
-        for start in range(0, z.shape[0], tile):
-            s = z[start:start + tile] @ z.T
-            total += _h(s, kind).sum(dtype=torch.float64)
-        ctx.save_for_backward(z)
-        ctx.kind, ctx.tile = kind, tile
+        g = torch.zeros_like(z) if need else None
+        for i in range(0, n, tile):
+            zi = z[i:i + tile]
+            for j in range(i, n, tile):
+                zj = z[j:j + tile]
+                s = zi @ zj.T
+                total += (1.0 if i == j else 2.0) * _h(s, kind).sum(dtype=torch.float64)
+                if need:
+                    # d/dz_i sum_ij h(z_i.z_j) = 2 sum_j h'(s_ij) z_j  (s symmetric)
+                    d = _dh(s, kind)
+                    g[i:i + tile].addmm_(d, zj)
+                    if i != j:
+                        g[j:j + tile].addmm_(d.T, zi)
+        ctx.g = g
         return total.to(z.dtype)
 
     @staticmethod
     def backward(ctx, grad):
-        (z,) = ctx.saved_tensors
-        gz = torch.empty_like(z)
-        for start in range(0, z.shape[0], ctx.tile):
-            s = z[start:start + ctx.tile] @ z.T
-            # d/dz_i sum_ij h(z_i.z_j) = 2 sum_j h'(s_ij) z_j  (s symmetric)
-            gz[start:start + ctx.tile] = 2.0 * (_dh(s, ctx.kind) @ z)
-        return gz * grad, None, None
+        return ctx.g * (2.0 * grad), None, None
 
 
 def pairwise_sum(z: torch.Tensor, kind: str = "sigmoid_sq", tile: int = 2048) -> torch.Tensor:

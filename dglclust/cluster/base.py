@@ -18,6 +18,11 @@ from .. import configs
 from ..train import resolve_device
 from ..utils import torch_rng_scope
 
+
+def argmax_labels(t: torch.Tensor) -> np.ndarray:
+    """Hard labels (int64 numpy) = row-wise argmax of soft assignments."""
+    return t.argmax(1).cpu().numpy().astype(np.int64)
+
 __all__ = ["BaseClusterer", "check_graph"]
 
 _COMMON = ("n_clusters", "random_state", "device", "verbose")
@@ -175,6 +180,18 @@ class BaseClusterer:
         from ..train.precision import autocast
 
         return autocast(self.device_, self.precision_)
+
+    def _store_self_training(self, module, trainer, out, key, embedding, soft=None):
+        """Fitted attributes after a :class:`dglclust.train.SelfTrainer` run: ``labels_`` =
+        argmax of ``out[key]``, ``embedding_`` = ``out[embedding]``, ``soft_assignments_`` =
+        ``out[soft or key]``, ``cluster_centers_`` from ``module.centers``, ``history_``."""
+        self.module_ = module
+        self.history_ = trainer.history
+        self.labels_ = argmax_labels(out[key])
+        self.embedding_ = out[embedding].detach().cpu().numpy()
+        self.soft_assignments_ = out[soft or key].detach().cpu().numpy()
+        self.cluster_centers_ = module.centers.detach().cpu().numpy()
+        self.n_iter_ = int(trainer.epochs)
 
     def _kmeans(self, z, params, seed):
         from ..train import kmeans_init

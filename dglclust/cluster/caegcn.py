@@ -7,13 +7,9 @@ import torch
 from ..models.caegcn import CaEGCNModule, caegcn_loss, caegcn_semi_loss
 from ..nn.recon import target_coo
 from ..train import SelfTrainer
-from .base import BaseClusterer
+from .base import BaseClusterer, argmax_labels
 
 __all__ = ["CaEGCN"]
-
-
-def _argmax(t):
-    return t.argmax(1).cpu().numpy().astype(np.int64)
 
 
 def _class_means(h, labels, labeled, k, seed):
@@ -165,17 +161,11 @@ class CaEGCN(BaseClusterer):
             with self._autocast():
                 return module(graph, x)
 
-        trainer = SelfTrainer(module.parameters(), forward, loss_fn, lambda out: _argmax(out[key]),
+        trainer = SelfTrainer(module.parameters(), forward, loss_fn, lambda out: argmax_labels(out[key]),
                               epochs=int(params["epochs"]), lr=float(params["lr"]),
                               update_interval=int(params["update_interval"]), target_fn=target_fn,
                               y_true=y, verbose=bool(self.verbose), desc="CaEGCN")
         out = trainer.run()
-        self.module_ = module
-        self.history_ = trainer.history
-        self.labels_ = _argmax(out[key])
-        self.embedding_ = out["logits"].cpu().numpy()
-        self.soft_assignments_ = out[key].cpu().numpy()
-        self.cluster_centers_ = module.centers.detach().cpu().numpy()
-        self.n_iter_ = int(params["epochs"])
+        self._store_self_training(module, trainer, out, key, "logits")
         self.train_time_ = trainer.seconds
         self.epoch_time_ = trainer.seconds / max(int(params["epochs"]), 1)

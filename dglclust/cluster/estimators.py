@@ -1,18 +1,13 @@
 """AE+KMeans, DEC, IDEC and SDCN estimators."""
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from ..models import ClusteringAE, SDCNModule
 from ..train import SelfTrainer, kl_div
-from .base import BaseClusterer
+from .base import BaseClusterer, argmax_labels
 
 __all__ = ["AEKMeans", "DEC", "IDEC", "SDCN"]
-
-
-def _argmax(t):
-    return t.argmax(1).cpu().numpy().astype(np.int64)
 
 
 class AEKMeans(BaseClusterer):
@@ -83,17 +78,11 @@ class _DECBase(BaseClusterer):
                 return module(x, decode=decode)
 
         trainer = SelfTrainer(train_params, forward, loss_fn,
-                              lambda out: _argmax(out["q"]), epochs=int(params["epochs"]),
+                              lambda out: argmax_labels(out["q"]), epochs=int(params["epochs"]),
                               lr=float(params["lr"]), update_interval=int(params["update_interval"]),
                               y_true=y, verbose=bool(self.verbose), desc=type(self).__name__)
         out = trainer.run()
-        self.module_ = module
-        self.history_ = trainer.history
-        self.labels_ = _argmax(out["q"])
-        self.embedding_ = out["z"].cpu().numpy()
-        self.soft_assignments_ = out["q"].cpu().numpy()
-        self.cluster_centers_ = module.centers.detach().cpu().numpy()
-        self.n_iter_ = int(params["epochs"])
+        self._store_self_training(module, trainer, out, "q", "z")
 
 
 class DEC(_DECBase):
@@ -156,14 +145,8 @@ class SDCN(BaseClusterer):
                 return module(graph, x)
 
         trainer = SelfTrainer(module.parameters(), forward, loss_fn,
-                              lambda out: _argmax(out[key]), epochs=int(params["epochs"]),
+                              lambda out: argmax_labels(out[key]), epochs=int(params["epochs"]),
                               lr=float(params["lr"]), update_interval=int(params["update_interval"]),
                               y_true=y, verbose=bool(self.verbose), desc=type(self).__name__)
         out = trainer.run()
-        self.module_ = module
-        self.history_ = trainer.history
-        self.labels_ = _argmax(out[key])
-        self.embedding_ = out["z"].cpu().numpy()
-        self.soft_assignments_ = out["pred"].cpu().numpy()
-        self.cluster_centers_ = module.centers.detach().cpu().numpy()
-        self.n_iter_ = int(params["epochs"])
+        self._store_self_training(module, trainer, out, key, "z", soft="pred")

@@ -1,7 +1,6 @@
 """GAE, VGAE and DAEGC estimators (the graph auto-encoder baselines)."""
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from ..models.gae import DAEGCModule, GAEModule, bce_weights, gae_loss
@@ -9,13 +8,9 @@ from ..nn.gat import attention_structure
 from ..nn.recon import gram_bce, target_coo
 from ..ops import student_t
 from ..train import SelfTrainer, kl_div
-from .base import BaseClusterer
+from .base import BaseClusterer, argmax_labels
 
 __all__ = ["GAE", "VGAE", "DAEGC"]
-
-
-def _argmax(t):
-    return t.argmax(1).cpu().numpy().astype(np.int64)
 
 
 def _l2(module, weight_decay):
@@ -150,15 +145,9 @@ class DAEGC(_GraphAEBase):
             with self._autocast():
                 return module(structure, x)
 
-        trainer = SelfTrainer(module.parameters(), forward, loss_fn, lambda out: _argmax(out["q"]),
+        trainer = SelfTrainer(module.parameters(), forward, loss_fn, lambda out: argmax_labels(out["q"]),
                               epochs=int(params["epochs"]), lr=float(params["lr"]), weight_decay=wd,
                               update_interval=int(params["update_interval"]), y_true=y,
                               verbose=bool(self.verbose), desc="DAEGC")
         out = trainer.run()
-        self.module_ = module
-        self.history_ = trainer.history
-        self.labels_ = _argmax(out["q"])
-        self.embedding_ = out["z"].cpu().numpy()
-        self.soft_assignments_ = out["q"].cpu().numpy()
-        self.cluster_centers_ = module.centers.detach().cpu().numpy()
-        self.n_iter_ = int(params["epochs"])
+        self._store_self_training(module, trainer, out, "q", "z")

@@ -11,6 +11,7 @@ the exact path's step time and memory.
     flock /tmp/dglclust-compute.lock python bench/bench_adagae_scale.py --threads 2 \
         --out bench/results_adagae_scale.md
     python bench/bench_adagae_scale.py --normalizer exact --updates 1 --steps 2
+    python bench/bench_adagae_scale.py --purity-only --spread 0.35   # how informative a kNN graph is
 """
 from __future__ import annotations
 
@@ -39,6 +40,22 @@ def mixture(n, d, c, seed, spread=0.35):
     return x.astype(np.float32), y.astype(np.int64)
 
 
+def knn_purity(x, y, k, sample=2000, seed=0, chunk=250):
+    """Fraction of the ``k`` nearest neighbours (Euclidean, self excluded) of ``sample`` random
+    points that belong to the point's own component: how much a kNN graph can tell a graph
+    method about the mixture (chance = 1 / components)."""
+    import numpy as np
+    import torch
+
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    idx = torch.from_numpy(np.random.default_rng(seed).choice(len(x), size=min(sample, len(x)), replace=False))
+    same = 0.0
+    for part in idx.split(chunk):
+        nn_ = torch.cdist(xt[part], xt).topk(k + 1, largest=False).indices[:, 1:]
+        same += (yt[nn_] == yt[part, None]).float().sum().item()
+    return same / (idx.numel() * k)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=100_000)
@@ -57,6 +74,8 @@ def main(argv=None):
     ap.add_argument("--spread", type=float, default=0.35, help="std of the component centers")
     ap.add_argument("--no-kmeans", action="store_true", help="skip the KMeans-on-features baseline")
     ap.add_argument("--out", default=None, help="append a markdown row + JSON to this file")
+    ap.add_argument("--purity-only", action="store_true",
+                    help="only print the kNN purity of the mixture (see knn_purity) and exit")
     args = ap.parse_args(argv)
 
     import numpy as np
@@ -71,6 +90,11 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     dgl = import_dgl()
     x, y = mixture(args.n, args.d, args.clusters, args.seed, args.spread)
+    purity = round(knn_purity(x, y, args.k_max), 4)
+    if args.purity_only:
+        print(json.dumps({"n": args.n, "d": args.d, "spread": args.spread, "k": args.k_max,
+                          "knn_purity": purity}))
+        return purity
     g = dgl.graph((torch.zeros(0, dtype=torch.int64), torch.zeros(0, dtype=torch.int64)),
                   num_nodes=args.n)  # AdaGAE builds its own graph from the features
     g.ndata["feat"] = torch.from_numpy(x)
@@ -92,7 +116,7 @@ def main(argv=None):
         km = {"acc": round(100 * km["acc"], 2), "nmi": round(100 * km["nmi"], 2)}
     steps = model.n_iter_
     rec = {
-        "n": args.n, "d": args.d, "clusters": args.clusters, "spread": args.spread, "k0": args.k0, "k_max": args.k_max,
+        "n": args.n, "d": args.d, "clusters": args.clusters, "spread": args.spread, "knn_purity": purity, "k0": args.k0, "k_max": args.k_max,
         "updates": args.updates, "steps_per_update": args.steps, "normalizer": args.normalizer,
         "samples": args.samples if args.normalizer == "sampled" else None,
         "threads": torch.get_num_threads(), "fit_s": round(model.fit_time_, 1),

@@ -199,6 +199,9 @@ def test_registered_with_config():
     cfg = load_config("adagae", "coil20")
     assert cfg["k_max"] == "n/2c" and cfg["k0"] == 5 and cfg["lr"] == 5e-3
     assert paper_numbers("adagae", "umist")["acc"] == 83.48
+    # graph datasets start from their given graph, feature-only ones from the kNN solve
+    assert [load_config("adagae", d)["init_graph"] for d in ("acm", "dblp", "citeseer", "umist", "usps")] \
+        == ["given", "given", "given", "knn", "knn"]
 
 
 def test_short_fit_on_blobs_with_given_graph(one_thread):

@@ -37,6 +37,27 @@ def _dh(s, kind):
     return 2.0 * s
 
 
+def _triangle_blocks(n, tile):
+    """``(i, j, weight)`` of the square blocks ``I <= J`` of a symmetric ``n x n`` matrix, with
+    ``weight`` 2 for off-diagonal blocks (they stand for their mirror image too)."""
+    for i in range(0, n, tile):
+        for j in range(i, n, tile):
+            yield i, j, 1.0 if i == j else 2.0
+
+
+def _add_block_grad(g, d, zi, zj, i, j, tile):
+    """Scatter the symmetric block ``d`` (rows ``I``, columns ``J``) of ``dL/dS`` into ``g``:
+    ``g_I += d Z_J`` and, off the diagonal, ``g_J += d^T Z_I``."""
+    if d.dtype == g.dtype:
+        g[i:i + tile].addmm_(d, zj)
+        if i != j:
+            g[j:j + tile].addmm_(d.T, zi)
+    else:
+        g[i:i + tile] += d @ zj
+        if i != j:
+            g[j:j + tile] += d.T @ zi
+
+
 class _PairwiseSum(torch.autograd.Function):
     """``sum_ij h(z_i . z_j)`` by square blocks ``(I, J)``, ``I <= J`` only (``S`` is symmetric:
     off-diagonal blocks count twice), memory O(tile^2 + n d). When ``z`` requires a gradient it is
@@ -49,18 +70,13 @@ class _PairwiseSum(torch.autograd.Function):
         need = bool(ctx.needs_input_grad[0])
         total = z.new_zeros((), dtype=torch.float64)
         g = torch.zeros_like(z) if need else None
-        for i in range(0, n, tile):
-            zi = z[i:i + tile]
-            for j in range(i, n, tile):
-                zj = z[j:j + tile]
-                s = zi @ zj.T
-                total += (1.0 if i == j else 2.0) * _h(s, kind).sum(dtype=torch.float64)
-                if need:
-                    # d/dz_i sum_ij h(z_i.z_j) = 2 sum_j h'(s_ij) z_j  (s symmetric)
-                    d = _dh(s, kind)
-                    g[i:i + tile].addmm_(d, zj)
-                    if i != j:
-                        g[j:j + tile].addmm_(d.T, zi)
+        for i, j, weight in _triangle_blocks(n, tile):
+            zi, zj = z[i:i + tile], z[j:j + tile]
+            s = zi @ zj.T
+            total += weight * _h(s, kind).sum(dtype=torch.float64)
+            if need:
+                # d/dz_i sum_ij h(z_i.z_j) = 2 sum_j h'(s_ij) z_j  (s symmetric)
+                _add_block_grad(g, _dh(s, kind), zi, zj, i, j, tile)
         ctx.g = g
         return total.to(z.dtype)
 
@@ -112,27 +128,18 @@ class _SigmoidSumSquare(torch.autograd.Function):
         total = zs[0].new_zeros((), dtype=torch.float64)
         gs = [torch.zeros_like(z) for z in zs] if need else None
         zm = [z.to(mm_dtype) for z in zs] if mm_dtype is not None else zs
-        for i in range(0, n, tile):
+        for i, j, weight in _triangle_blocks(n, tile):
             zi = [z[i:i + tile] for z in zm]
-            for j in range(i, n, tile):
-                sig = [torch.sigmoid_((a @ z[j:j + tile].T).to(zs[0].dtype)) for a, z in zip(zi, zm)]
-                f = sig[0] + sig[1] if len(sig) > 1 else sig[0].clone()
-                for sg in sig[2:]:
-                    f += sg
-                total += (1.0 if i == j else 2.0) * torch.dot(f.view(-1), f.view(-1)).double()
-                if not need:
-                    continue
-                for a, z, g, sg in zip(zi, zm, gs, sig):
-                    # d/dz_i sum_ij F_ij^2 = 4 sum_j F_ij sigmoid'(s_ij) z_j  (F, s symmetric)
-                    d = sg.mul_(1.0 - sg).mul_(f).to(z.dtype)
-                    if d.dtype == g.dtype:
-                        g[i:i + tile].addmm_(d, z[j:j + tile])
-                        if i != j:
-                            g[j:j + tile].addmm_(d.T, a)
-                    else:
-                        g[i:i + tile] += d @ z[j:j + tile]
-                        if i != j:
-                            g[j:j + tile] += d.T @ a
+            sig = [torch.sigmoid_((a @ z[j:j + tile].T).to(zs[0].dtype)) for a, z in zip(zi, zm)]
+            f = sig[0] + sig[1] if len(sig) > 1 else sig[0].clone()
+            for sg in sig[2:]:
+                f += sg
+            total += weight * torch.dot(f.view(-1), f.view(-1)).double()
+            if not need:
+                continue
+            for a, z, g, sg in zip(zi, zm, gs, sig):
+                # d/dz_i sum_ij F_ij^2 = 4 sum_j F_ij sigmoid'(s_ij) z_j  (F, s symmetric)
+                _add_block_grad(g, sg.mul_(1.0 - sg).mul_(f).to(z.dtype), a, z[j:j + tile], i, j, tile)
         ctx.gs = gs
         return total.to(zs[0].dtype)
 

@@ -12,6 +12,7 @@ the exact path's step time and memory.
         --out bench/results_adagae_scale.md
     python bench/bench_adagae_scale.py --normalizer exact --updates 1 --steps 2
     python bench/bench_adagae_scale.py --purity-only --spread 0.35   # how informative a kNN graph is
+    python bench/bench_adagae_scale.py --n 10000 --spread 0.5 --diagnose --no-kmeans  # why spectral collapses
 """
 from __future__ import annotations
 
@@ -74,6 +75,9 @@ def main(argv=None):
     ap.add_argument("--spread", type=float, default=0.35, help="std of the component centers")
     ap.add_argument("--no-kmeans", action="store_true", help="skip the KMeans-on-features baseline")
     ap.add_argument("--out", default=None, help="append a markdown row + JSON to this file")
+    ap.add_argument("--diagnose", action="store_true",
+                    help="also report the connected components of the learned graph, the spectral "
+                         "label counts and KMeans on the embedding Z (why a spectral step collapses)")
     ap.add_argument("--purity-only", action="store_true",
                     help="only print the kNN purity of the mixture (see knn_purity) and exit")
     args = ap.parse_args(argv)
@@ -128,6 +132,18 @@ def main(argv=None):
         "ops_backend": dglclust.ops.backend(), "torch": torch.__version__,
     }
     rec.update({k: round(v, 3) for k, v in model.timings_.items()})
+    if args.diagnose:
+        from scipy.sparse.csgraph import connected_components
+        from sklearn.cluster import KMeans
+
+        n_comp, comp = connected_components(model.affinity_matrix_, directed=False)
+        zk = evaluate(y, KMeans(args.clusters, n_init=3, random_state=args.seed).fit_predict(model.embedding_))
+        rec["diagnosis"] = {
+            "graph_components": int(n_comp),
+            "largest_component_sizes": sorted(np.bincount(comp).tolist())[-12:],
+            "spectral_label_counts": np.bincount(model.labels_, minlength=args.clusters).tolist(),
+            "kmeans_on_z": {"acc": round(100 * zk["acc"], 2), "nmi": round(100 * zk["nmi"], 2)},
+        }
     print(json.dumps(rec, indent=1))
     if args.out:
         with open(args.out, "a") as fh:

@@ -2,7 +2,8 @@
 
 Each configuration runs in a fresh subprocess, so its peak resident set size
 (``resource.getrusage(RUSAGE_SELF).ru_maxrss``) covers that configuration alone: the synthetic
-graph, the model (paper architecture ``d-500-10-k-500-500-d``, 8 heads) and the training epochs.
+graph, the model (built by the estimator's ``build_module`` from ``configs/caegcn.yaml``: GAE
+``d-500-10-k-500-500-d``, 8 heads; ``--paper-text`` for the paper text's variant) and the training epochs.
 Nothing of size ``n x n`` is ever allocated (attention through ``scaled_dot_product_attention``,
 exact tiled adjacency loss), so the peak grows linearly in ``n``; time grows as ``n^2`` (exact
 attention over all nodes and the exact all-pairs reconstruction loss).
@@ -51,9 +52,12 @@ def random_graph(n, degree, seed=0):
 def run_child(args) -> dict:
     """One configuration in this process; returns the measurements."""
     import dglclust  # noqa: F401
-    from dglclust.models.caegcn import CaEGCNModule, caegcn_loss
+    from dglclust.cluster.caegcn import build_module
+    from dglclust.configs import load_config
+    from dglclust.models.caegcn import caegcn_loss
     from dglclust.nn.recon import target_coo
     from dglclust.ops import target_distribution
+    from dglclust.train.precision import autocast, resolve_precision
 
     torch.set_num_threads(args.threads)
     if args.dataset:
@@ -68,28 +72,36 @@ def run_child(args) -> dict:
         k = args.clusters
     n = x.shape[0]
     torch.manual_seed(args.seed)
-    ckpt = n >= 20000 if args.checkpoint == "auto" else args.checkpoint == "on"
-    model = CaEGCNModule(x.shape[1], k, heads=args.heads, checkpoint=ckpt,
-                         head_dim=None if args.head_dim is None else
-                         (args.head_dim if args.head_dim == "full" else int(args.head_dim)))
+    params = load_config("caegcn", args.dataset)  # the estimator's architecture and settings
+    if args.paper_text:
+        params.update(cae_hidden=None, cae_latent=None, cae_decoder=None, fusion_sources=None,
+                      fuse_layers=None, t_layer=None, residual=False)
+    params["heads"] = args.heads
+    if args.head_dim is not None:
+        params["head_dim"] = args.head_dim if args.head_dim == "full" else int(args.head_dim)
+    params["checkpoint"] = {"auto": "auto", "on": True, "off": False}[args.checkpoint]
+    model = build_module(x.shape[1], k, n, params)
+    ckpt = next(iter(model.fusion.values())).checkpoint
     target = target_coo(g, add_self_loops=True, norm="none")
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    precision = resolve_precision(args.precision or params["precision"], x.device)
     rss_setup = _current_rss_mb()
     times = []
     for _ in range(args.epochs):
         t0 = time.perf_counter()
-        out = model(g, x)
+        with autocast(x.device, precision):
+            out = model(g, x)
         with torch.no_grad():
             p = target_distribution(out["q"])
-        loss, _ = caegcn_loss(out, x, target, p)
+        loss, _ = caegcn_loss(out, x, target, p, params["loss_weights"], int(params["tile"]))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         times.append(time.perf_counter() - t0)
         del out, loss
     return {"n": n, "features": int(x.shape[1]), "edges": int(g.num_edges()), "clusters": k,
-            "heads": args.heads, "checkpoint": ckpt, "threads": args.threads,
-            "dataset": args.dataset or "synthetic", "epoch_s": times, "rss_after_setup_mb": rss_setup,
+            "heads": args.heads, "checkpoint": ckpt, "precision": precision, "threads": args.threads,
+            "dataset": (args.dataset or "synthetic") + (" (paper text)" if args.paper_text else ""), "epoch_s": times, "rss_after_setup_mb": rss_setup,
             "peak_rss_mb": _rss_mb(), "loadavg": os.getloadavg()}
 
 
@@ -98,6 +110,8 @@ def run_config(args, n=None) -> dict:
            "--degree", str(args.degree), "--clusters", str(args.clusters), "--heads", str(args.heads),
            "--epochs", str(args.epochs), "--threads", str(args.threads), "--seed", str(args.seed),
            "--checkpoint", args.checkpoint]
+    cmd += ["--precision", args.precision] if args.precision else []
+    cmd += ["--paper-text"] if args.paper_text else []
     if args.head_dim is not None:
         cmd += ["--head-dim", str(args.head_dim)]
     cmd += ["--dataset", args.dataset] if args.dataset else ["--n", str(n if n is not None else args.n)]
@@ -115,13 +129,13 @@ def fmt_row(r) -> str:
     first, rest = ep[0], ep[1:]
     steady = f"{min(rest):.2f}" if rest else "-"
     return (f"| {r['dataset']} | {r['n']:,} | {r['features']} | {r['edges']:,} | {r['clusters']} | {r['heads']} | "
-            f"{'yes' if r['checkpoint'] else 'no'} | {r['peak_rss_mb'] / 1024:.2f} | {first:.2f} | {steady} | "
+            f"{'yes' if r['checkpoint'] else 'no'} | {r.get('precision', 'fp32')} | {r['peak_rss_mb'] / 1024:.2f} | {first:.2f} | {steady} | "
             f"{r['loadavg_before']:.1f} / {r['loadavg'][0]:.1f} |")
 
 
-HEADER = ("| data | nodes | features | edges (directed) | clusters | heads | attn. checkpoint | peak RSS (GiB) "
+HEADER = ("| data | nodes | features | edges (directed) | clusters | heads | attn. checkpoint | precision | peak RSS (GiB) "
           "| epoch 1 (s) | best later epoch (s) | load avg before / after |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|")
+          "|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def machine() -> str:
@@ -151,6 +165,10 @@ def main(argv=None):
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     ap.add_argument("--checkpoint", choices=("auto", "on", "off"), default="auto")
+    ap.add_argument("--precision", choices=("auto", "fp32", "bf16"), default=None,
+                    help="default: the config's (auto: bf16 autocast for dense products where native)")
+    ap.add_argument("--paper-text", action="store_true",
+                    help="the paper text's architecture instead of the config default (see caegcn.yaml)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=str, default=None, help="append the table to this markdown file")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)

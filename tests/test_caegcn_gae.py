@@ -13,7 +13,8 @@ from dglclust.data import from_arrays, load_dataset
 from dglclust.metrics import evaluate
 from dglclust.models.caegcn import CaEGCNModule, caegcn_loss, caegcn_semi_loss
 from dglclust.models.gae import GAEModule, bce_weights, gae_loss
-from dglclust.nn.attention import CrossAttentionFusion, multihead_attention, multihead_attention_dense
+from dglclust.nn.attention import (CrossAttentionFusion, kernel_head_dim, multihead_attention,
+                                   multihead_attention_dense)
 from dglclust.nn.gat import GATLayer, attention_structure
 from dglclust.nn.recon import target_coo
 from dglclust.ops import target_distribution
@@ -53,7 +54,7 @@ def _dense_adj(g, self_loops=True):
 
 
 # -- attention -------------------------------------------------------------------------------------
-@pytest.mark.parametrize("heads,d,scale", [(1, 5, 1.0), (8, 2, 0.7), (3, 7, None)])
+@pytest.mark.parametrize("heads,d,scale", [(1, 5, 1.0), (8, 2, 0.7), (3, 7, None), (2, 63, None), (2, 20, 0.3)])
 def test_multihead_attention_matches_dense(heads, d, scale):
     gen = torch.Generator().manual_seed(0)
     n = 37
@@ -68,6 +69,11 @@ def test_multihead_attention_matches_dense(heads, d, scale):
     g2 = torch.autograd.grad((ref * w).sum(), (q, k, v))
     for a, b in zip(g1, g2):
         torch.testing.assert_close(a, b, rtol=1e-8, atol=1e-9)
+
+
+def test_kernel_head_dim_pads_only_where_cheap():
+    assert [kernel_head_dim(d) for d in (1, 2, 15, 16, 17, 31, 32, 56, 63, 64, 100, 120, 125)] == \
+        [16, 16, 16, 16, 17, 32, 32, 56, 64, 64, 100, 128, 128]
 
 
 @pytest.mark.parametrize("kw", [{}, {"head_dim": "full", "scale": 1.0}, {"residual": True, "heads": 3}])

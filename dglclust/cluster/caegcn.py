@@ -12,6 +12,19 @@ from .base import BaseClusterer, argmax_labels
 __all__ = ["CaEGCN"]
 
 
+def build_module(in_dim: int, n_clusters: int, n_nodes: int, params: dict) -> CaEGCNModule:
+    """The :class:`CaEGCNModule` of a config's ``params`` (``load_config("caegcn")["params"]`` plus
+    overrides) for ``n_nodes`` nodes (``checkpoint: auto`` recomputes the attention from 20,000)."""
+    ckpt = params.get("checkpoint", "auto")
+    ckpt = n_nodes >= 20000 if ckpt == "auto" else bool(ckpt)
+    return CaEGCNModule(
+        in_dim, n_clusters, params["encoder_dims"], params["decoder_dims"], int(params["heads"]),
+        params["head_dim"], params["attn_scale"], float(params["gamma"]), params["norm"],
+        params["fuse_layers"], bool(params["residual"]), ckpt, float(params["alpha"]),
+        params["cae_hidden"], params["cae_latent"], params["cae_decoder"], params["fusion_sources"],
+        params["t_layer"])
+
+
 def _class_means(h, labels, labeled, k, seed):
     """Mean embedding of the labelled nodes of each class; a class without labelled nodes gets
     the embedding of a random node."""
@@ -111,14 +124,7 @@ class CaEGCN(BaseClusterer):
 
     def _fit(self, graph, x, y, params, seed):
         n, k = x.shape[0], self.n_clusters_
-        ckpt = params.get("checkpoint", "auto")
-        ckpt = n >= 20000 if ckpt == "auto" else bool(ckpt)
-        module = CaEGCNModule(
-            x.shape[1], k, params["encoder_dims"], params["decoder_dims"], int(params["heads"]),
-            params["head_dim"], params["attn_scale"], float(params["gamma"]), params["norm"],
-            params["fuse_layers"], bool(params["residual"]), ckpt, float(params["alpha"]),
-            params["cae_hidden"], params["cae_latent"], params["cae_decoder"], params["fusion_sources"],
-            params["t_layer"]).to(x.device)
+        module = build_module(x.shape[1], k, n, params).to(x.device)
         # same tag as the other AE-based models: an identical AE + settings shares the cached weights
         self._pretrain_ae(module.cae, x, params, seed, tag="ae")
         target = target_coo(graph, add_self_loops=bool(params["recon_self_loops"]), norm="none",

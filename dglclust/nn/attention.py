@@ -25,12 +25,30 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["multihead_attention", "multihead_attention_dense", "CrossAttentionFusion"]
+__all__ = ["multihead_attention", "multihead_attention_dense", "kernel_head_dim", "CrossAttentionFusion"]
 
 
-def _split_heads(t: torch.Tensor, heads: int) -> torch.Tensor:
+def _split_heads(t: torch.Tensor, heads: int, pad: int = 0) -> torch.Tensor:
     n = t.shape[0]
-    return t.reshape(n, heads, -1).transpose(0, 1).unsqueeze(0)  # (1, heads, n, d_head)
+    t = t.reshape(n, heads, -1)
+    if pad:
+        t = F.pad(t, (0, pad))
+    return t.transpose(0, 1).unsqueeze(0)  # (1, heads, n, d_head + pad)
+
+
+def kernel_head_dim(d: int) -> int:
+    """The per-head width the attention kernel runs at for a head width ``d``: ``d`` padded with
+    zero columns to 16 when smaller, or to the next power of two when that adds at most 1/8.
+
+    Zero columns change nothing (they add 0 to every ``q . k`` and give output columns that are
+    cut off), but the CPU flash kernel is much faster at these widths: fwd + bwd at n = 3,025,
+    8 heads, one thread, 1.30 s at d = 63 vs 0.85 s padded to 64, 0.48 s at d = 2 vs 0.32 s
+    padded to 16 (a width that pays for a larger pad, 100 -> 128, was slower: 1.49 vs 1.85 s).
+    """
+    if d < 16:
+        return 16
+    p2 = 1 << (d - 1).bit_length()
+    return p2 if 8 * (p2 - d) <= d else d
 
 
 def multihead_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int,
@@ -45,9 +63,13 @@ def multihead_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads
         raise ValueError(f"the widths {q.shape[1]} and {v.shape[1]} must be multiples of heads={heads}")
     n = q.shape[0]
     dt = torch.promote_types(q.dtype, torch.float32)  # fp32 (fp64 stays fp64, for gradcheck)
+    dk, dv = q.shape[1] // heads, v.shape[1] // heads
+    pk, pv = kernel_head_dim(dk) - dk, kernel_head_dim(dv) - dv
     with torch.autocast(device_type=q.device.type, enabled=False):
-        out = F.scaled_dot_product_attention(_split_heads(q.to(dt), heads), _split_heads(k.to(dt), heads),
-                                             _split_heads(v.to(dt), heads), scale=float(scale))
+        out = F.scaled_dot_product_attention(_split_heads(q.to(dt), heads, pk), _split_heads(k.to(dt), heads, pk),
+                                             _split_heads(v.to(dt), heads, pv), scale=float(scale))
+    if pv:
+        out = out[..., :dv]
     return out[0].transpose(0, 1).reshape(n, -1)
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph import knn_edges
 from ._files import register_file
 from .arrays import encode_labels
 from .base import ClusteringDataset
@@ -88,7 +87,7 @@ class AdaGAEMatDataset(ClusteringDataset):
             raise ValueError(f"{self.name_}: expected {self._CLASSES} classes in {self._FILE}, "
                              f"found {n_classes}")
         k = min(self.options["k"], x.shape[0] - 1)
-        edges = tuple(e.numpy() for e in knn_edges(x, k, self.options["metric"]))
+        edges = self.knn_edges(x, k)
         return {"features": x, "labels": labels, "edges": edges,
                 "num_classes": n_classes}
 

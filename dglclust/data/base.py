@@ -83,6 +83,15 @@ class ClusteringDataset(DGLDataset):
         raise NotImplementedError
 
     # ---- DGLDataset flow --------------------------------------------------------------------
+    def knn_edges(self, x, k=None) -> tuple:
+        """The ``(src, dst)`` numpy arrays of the kNN graph on features ``x`` with ``k`` neighbours
+        (default ``options["k"]``) and ``options["metric"]``, for :meth:`build` of the feature-only
+        datasets (:func:`dglclust.graph.knn_edges`: symmetrized, no self-loops)."""
+        from ..graph import knn_edges
+
+        k = self.options["k"] if k is None else k
+        return tuple(e.numpy() for e in knn_edges(x, int(k), self.options["metric"]))
+
     def _download(self):
         # DGLDataset skips download() when raw_dir/name exists; we always resolve and verify the
         # individual files (cheap: verification results are cached by path, size and mtime).

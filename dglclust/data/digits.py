@@ -2,7 +2,6 @@
 download."""
 from __future__ import annotations
 
-from ..graph import knn_edges
 from .base import ClusteringDataset
 from .registry import register_dataset
 
@@ -51,6 +50,6 @@ class Digits(ClusteringDataset):
 
         x, y = load_digits(return_X_y=True)
         x = (x / 16.0).astype(np.float32)
-        edges = tuple(e.numpy() for e in knn_edges(x, self.options["k"], self.options["metric"]))
+        edges = self.knn_edges(x)
         return {"features": x, "labels": y.astype(np.int64), "edges": edges,
                 "num_classes": 10}

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..graph import knn_edges
 from ._files import register_file
 from .base import ClusteringDataset
 from .registry import _norm, load_dataset, register_dataset
@@ -120,7 +119,7 @@ class _MNISTBase(ClusteringDataset):
                              "the raw files do not belong together")
         x = (images.reshape(images.shape[0], -1).astype(np.float32) / 255.0)
         if self.options["graph"] == "knn":
-            edges = tuple(e.numpy() for e in knn_edges(x, self.options["k"], self.options["metric"]))
+            edges = self.knn_edges(x)
         else:
             edges = (np.zeros(0, np.int64), np.zeros(0, np.int64))
         return {"features": x, "labels": labels, "edges": edges, "num_classes": 10}

@@ -12,7 +12,6 @@ import warnings
 
 import numpy as np
 
-from ..graph import knn_edges
 from .base import ClusteringDataset
 from .registry import register_dataset
 
@@ -254,7 +253,7 @@ class USPS(ClusteringDataset):
         if self.options["graph"] == "sdcn":
             edges = _read_edges(paths[f"sdcn/graph/usps{self.options['k']}_graph.txt"])
         else:
-            edges = tuple(e.numpy() for e in knn_edges(feat, self.options["k"], self.options["metric"]))
+            edges = self.knn_edges(feat)
         return {
             "features": feat,
             "labels": _read_labels(paths[self._LABEL]),

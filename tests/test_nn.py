@@ -10,6 +10,7 @@ from dglclust._compat import import_dgl
 from dglclust.graph import from_edges
 from dglclust.nn import AE, GCNLayer
 from dglclust.nn.recon import gram_bce, gram_mse, pairwise_sum, target_coo
+from dglclust.nn import recon
 from dglclust.train import SelfTrainer, pretrain_autoencoder
 
 dgl = import_dgl()
@@ -52,8 +53,10 @@ def test_gcn_layer_matches_dense_formula(graph, norm):
         layer(graph, torch.randn(40, 4, dtype=torch.float64))
 
 
+@pytest.mark.parametrize("edge_chunk", [1 << 22, 12])  # 12 numbers: the edge terms in 3-edge chunks
 @pytest.mark.parametrize("sigmoid", [True, False])
-def test_gram_mse_equals_dense(graph, sigmoid):
+def test_gram_mse_equals_dense(graph, sigmoid, edge_chunk, monkeypatch):
+    monkeypatch.setattr(recon, "_EDGE_CHUNK", edge_chunk)
     a, target = dense_adj(graph)
     z = torch.randn(40, 4, dtype=torch.float64, requires_grad=True)
     s = z @ z.T
@@ -63,7 +66,9 @@ def test_gram_mse_equals_dense(graph, sigmoid):
     torch.testing.assert_close(torch.autograd.grad(ours, z)[0], torch.autograd.grad(dense, z)[0])
 
 
-def test_gram_bce_equals_dense(graph):
+@pytest.mark.parametrize("edge_chunk", [1 << 22, 12])
+def test_gram_bce_equals_dense(graph, edge_chunk, monkeypatch):
+    monkeypatch.setattr(recon, "_EDGE_CHUNK", edge_chunk)
     a, target = dense_adj(graph)
     z = torch.randn(40, 4, dtype=torch.float64, requires_grad=True)
     w = torch.tensor(3.0, dtype=torch.float64)

@@ -110,8 +110,38 @@ def target_coo(graph, add_self_loops: bool = True, norm: str = "none", device=No
     return rows, cols, vals
 
 
+_EDGE_CHUNK = 1 << 22  # numbers per gathered chunk of the edge terms
+
+
+class _EdgeDot(torch.autograd.Function):
+    """``s_e = z_rows[e] . z_cols[e]`` for every stored edge ``e``, gathered in chunks of about
+    2^22 numbers: nothing of size ``E x d`` is kept for the backward pass, which recomputes the
+    gathers chunk by chunk (``d z_r += g_e z_c``, ``d z_c += g_e z_r``). The plain expression
+    ``(z[rows] * z[cols]).sum(-1)`` saves two ``E x d`` gathers and allocates two more gradients:
+    ~1.8 GB at 100,000 nodes, 10 neighbours, d = 100 (the largest share of CaEGCN's peak)."""
+
+    @staticmethod
+    def forward(ctx, z, rows, cols):
+        chunk = max(1, _EDGE_CHUNK // max(1, z.shape[1]))
+        out = torch.cat([torch.linalg.vecdot(z[rows[c:c + chunk]], z[cols[c:c + chunk]])
+                         for c in range(0, rows.numel(), chunk)]) if rows.numel() else z.new_zeros(0)
+        ctx.save_for_backward(z, rows, cols)
+        ctx.chunk = chunk
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        z, rows, cols = ctx.saved_tensors
+        gz = torch.zeros_like(z)
+        for c in range(0, rows.numel(), ctx.chunk):
+            r, k, g = rows[c:c + ctx.chunk], cols[c:c + ctx.chunk], grad[c:c + ctx.chunk, None]
+            gz.index_add_(0, r, g * z[k])
+            gz.index_add_(0, k, g * z[r])
+        return gz, None, None
+
+
 def _edge_scores(z, rows, cols):
-    return (z[rows] * z[cols]).sum(-1)
+    return _EdgeDot.apply(z, rows, cols)
 
 
 class _SigmoidSumSquare(torch.autograd.Function):

@@ -141,6 +141,34 @@ def test_caegcn_model_and_loss_match_dense(blobs, structure):
         torch.testing.assert_close(a_, b_, rtol=1e-3, atol=1e-6)
 
 
+@pytest.mark.parametrize("structure", [{}, PAIRED], ids=["paper-text", "paired-residual"])
+def test_caegcn_checkpoint_mode_gives_same_outputs_and_gradients(blobs, structure):
+    x = blobs.ndata["feat"]
+    torch.manual_seed(0)
+    plain = CaEGCNModule(x.shape[1], 2, encoder=(16, 4), decoder=(16, 16), heads=4, **structure)
+    ckpt = CaEGCNModule(x.shape[1], 2, encoder=(16, 4), decoder=(16, 16), heads=4, checkpoint=True,
+                        **structure)
+    ckpt.load_state_dict(plain.state_dict())
+    with torch.no_grad():
+        plain.centers.normal_()
+        ckpt.centers.copy_(plain.centers)
+    target = target_coo(blobs, add_self_loops=True)
+    grads = []
+    for model in (plain, ckpt):
+        out = model(blobs, x)
+        p = target_distribution(out["q"].detach())
+        loss, _ = caegcn_loss(out, x, target, p, tile=7)
+        grads.append((out, torch.autograd.grad(loss, list(model.parameters()), allow_unused=True)))
+    (o1, g1), (o2, g2) = grads
+    for key in o1:
+        torch.testing.assert_close(o2[key], o1[key], rtol=1e-5, atol=1e-6)  # fp32: summation order
+    assert sum(g is not None for g in g1) > 10
+    for a_, b_ in zip(g1, g2):
+        assert (a_ is None) == (b_ is None)
+        if a_ is not None:
+            torch.testing.assert_close(b_, a_, rtol=1e-4, atol=1e-6)
+
+
 def test_caegcn_fuse_layers_option(blobs):
     x = blobs.ndata["feat"]
     model = CaEGCNModule(x.shape[1], 2, encoder=(16, 4), decoder=(16, 16), heads=2, fuse_layers=[1, 2])

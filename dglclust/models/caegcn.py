@@ -66,7 +66,11 @@ class CaEGCNModule(nn.Module):
         in_dim, n_clusters: input width and ``k``.
         encoder, decoder: the GAE's hidden widths around the ``k``-wide middle layer (paper
             ``(500, 10)`` / ``(500, 500)``).
-        heads, head_dim, attn_scale, gamma, residual, checkpoint: see :class:`CrossAttentionFusion`.
+        heads, head_dim, attn_scale, gamma, residual: see :class:`CrossAttentionFusion`.
+        checkpoint: recompute in the backward pass instead of storing: the attention (one head at
+            a time, :class:`CrossAttentionFusion`) and the CAE's forward pass (only the CAE layers
+            the GAE and the losses read are kept until used). For large n: at 100,000 nodes the
+            stored CAE activations are ~1.2 GB; the recomputation is O(n), the attention O(n^2).
         fuse_layers: the GAE layers ``l`` (1-based, ``1 <= l < L``) whose :math:`R_l` goes through
             attention (``None``: all, as in the paper); the others use the plain mix
             :math:`\gamma Z_l + (1 - \gamma) H_l` (the paper's "w/o attention" ablation).
@@ -127,6 +131,9 @@ class CaEGCNModule(nn.Module):
             str(v): CrossAttentionFusion(dims[v], heads, head_dim, attn_scale, gamma, residual, checkpoint)
             for v in sorted(set(layers))})
         self.gamma = float(gamma)
+        self.checkpoint = bool(checkpoint)
+        self._n_cae = len(cae_widths)  # CAE layers read below: fusion sources, T's layer, X_hat
+        self._used = sorted({s - 1 for s in self.sources if s is not None} | {self.t_layer - 1, self._n_cae - 1})
         self.centers = nn.Parameter(torch.zeros(k, cae_widths[self.t_layer - 1]))
         self.alpha = float(alpha)
 
@@ -135,25 +142,41 @@ class CaEGCNModule(nn.Module):
         hs = self.cae.encode(x)
         return hs + self.cae.decode(hs[-1], return_hiddens=True)
 
-    def forward(self, graph, x: torch.Tensor, dense_attention: bool = False) -> dict:
+    def _content_used(self, x: torch.Tensor) -> tuple:
         hs = self.content(x)
+        return tuple(hs[i] for i in self._used)
+
+    def forward(self, graph, x: torch.Tensor, dense_attention: bool = False) -> dict:
+        if self.checkpoint and torch.is_grad_enabled() and not dense_attention:
+            from torch.utils.checkpoint import checkpoint
+
+            hs = dict(zip(self._used, checkpoint(self._content_used, x, use_reentrant=False)))
+            hs = [hs.get(i) for i in range(self._n_cae)]
+        else:
+            hs = self.content(x)
+        keep = {self.t_layer - 1, len(hs) - 1}
         z = self.gae[0](graph, x)
-        zs = [z]
+        logits = z if self.mid == 1 else None
         for layer in range(1, self.n_layers):
             src = self.sources[layer - 1]
             h = z if src is None else hs[src - 1]
+            if src is not None and src - 1 not in keep:
+                hs[src - 1] = None  # each layer is read once: free it as soon as it is used
             fuse = self.fusion[str(layer)] if str(layer) in self.fusion else None
             if fuse is not None:
                 r = fuse(z, h, dense=dense_attention)
             else:
                 r = self.gamma * z + (1.0 - self.gamma) * h
+            del h
             z = self.gae[layer](graph, r)
-            zs.append(z)
-        logits = zs[self.mid - 1].float()
+            del r
+            if layer + 1 == self.mid:
+                logits = z
+        logits = logits.float()
         h_mid = hs[self.t_layer - 1].float()
         with torch.autocast(device_type=x.device.type, enabled=False):
             q = student_t(h_mid, self.centers, self.alpha)
-        return {"x_hat": hs[-1].float(), "z_out": zs[-1].float(), "logits": logits,
+        return {"x_hat": hs[-1].float(), "z_out": z.float(), "logits": logits,
                 "pred": torch.softmax(logits, dim=1), "h_mid": h_mid, "q": q}
 
 

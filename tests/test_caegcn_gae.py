@@ -141,7 +141,10 @@ def test_caegcn_model_and_loss_match_dense(blobs, structure):
         torch.testing.assert_close(a_, b_, rtol=1e-3, atol=1e-6)
 
 
-@pytest.mark.parametrize("structure", [{}, PAIRED], ids=["paper-text", "paired-residual"])
+REUSED = {"cae_hidden": (16, 4), "cae_latent": 2, "cae_decoder": (16, 16), "fusion_sources": [1, 2, 3, 1, 4]}
+
+
+@pytest.mark.parametrize("structure", [{}, PAIRED, REUSED], ids=["paper-text", "paired-residual", "reused-source"])
 def test_caegcn_checkpoint_mode_gives_same_outputs_and_gradients(blobs, structure):
     x = blobs.ndata["feat"]
     torch.manual_seed(0)

@@ -160,8 +160,8 @@ class CaEGCNModule(nn.Module):
         for layer in range(1, self.n_layers):
             src = self.sources[layer - 1]
             h = z if src is None else hs[src - 1]
-            if src is not None and src - 1 not in keep:
-                hs[src - 1] = None  # each layer is read once: free it as soon as it is used
+            if src is not None and src - 1 not in keep and src not in self.sources[layer:]:
+                hs[src - 1] = None  # free a CAE layer after its last use
             fuse = self.fusion[str(layer)] if str(layer) in self.fusion else None
             if fuse is not None:
                 r = fuse(z, h, dense=dense_attention)

@@ -68,7 +68,8 @@ class CaEGCN(BaseClusterer):
     ``t_layer``, ``heads``, ``head_dim`` (``null`` = ``ceil(D_l / heads)`` per head; ``"full"`` =
     ``D_l`` per head), ``attn_scale`` (``null`` = ``1/sqrt(head_dim)``; ``1.0`` = the paper's plain
     dot product), ``residual``, ``loss_weights``, ``epochs``, ``lr``, ``checkpoint`` (``"auto"``:
-    recompute the attention in the backward pass from 20,000 nodes on). Fitted extras:
+    recompute the attention, one head at a time, and the CAE's forward pass in the backward pass
+    from 20,000 nodes on: 100k nodes in 3.0 GiB, ``bench/results_caegcn.md``). Fitted extras:
     ``epoch_time_`` (training seconds / epochs, metric logging included), ``semi_supervised_``.
 
     Example:

@@ -81,7 +81,7 @@ def run_child(args) -> dict:
         params["head_dim"] = args.head_dim if args.head_dim == "full" else int(args.head_dim)
     params["checkpoint"] = {"auto": "auto", "on": True, "off": False}[args.checkpoint]
     model = build_module(x.shape[1], k, n, params)
-    ckpt = next(iter(model.fusion.values())).checkpoint
+    ckpt = model.checkpoint
     target = target_coo(g, add_self_loops=True, norm="none")
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     precision = resolve_precision(args.precision or params["precision"], x.device)

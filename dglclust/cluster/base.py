@@ -8,7 +8,6 @@ labels, ``acc/nmi/ari/f1``), ``fit_time_``, ``pretrain_time_``, ``n_iter_``.
 """
 from __future__ import annotations
 
-import inspect
 import time
 
 import numpy as np
@@ -192,6 +191,17 @@ class BaseClusterer:
         self.soft_assignments_ = out[soft or key].detach().cpu().numpy()
         self.cluster_centers_ = module.centers.detach().cpu().numpy()
         self.n_iter_ = int(trainer.epochs)
+
+    def _init_centers(self, module, embed, params, seed):
+        """KMeans initialization of a self-training model: ``embed()`` runs without gradients under
+        the estimator's autocast, KMeans (``params["n_init"]`` restarts) clusters it, and its centres
+        are copied into ``module.centers``. Returns ``(embedding, KMeans labels)``."""
+        with torch.no_grad(), self._autocast():
+            z = embed()
+        centers, labels = self._kmeans(z, params, seed)
+        with torch.no_grad():
+            module.centers.copy_(centers)
+        return z, labels
 
     def _kmeans(self, z, params, seed):
         from ..train import kmeans_init

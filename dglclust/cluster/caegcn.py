@@ -134,11 +134,7 @@ class CaEGCN(BaseClusterer):
         partial = self._partial
         self.semi_supervised_ = partial is not None
         if partial is None:
-            with torch.no_grad(), self._autocast():
-                h_mid = module.content(x)[module.t_layer - 1].float()
-            centers, _ = self._kmeans(h_mid, params, seed)
-            with torch.no_grad():
-                module.centers.copy_(centers)
+            self._init_centers(module, lambda: module.content(x)[module.t_layer - 1].float(), params, seed)
             weights = [float(w) for w in params["loss_weights"]]
 
             def loss_fn(out, p):

@@ -95,11 +95,7 @@ class DFCN(BaseClusterer):
         self.pretrain_info_ = info
         self.pretrain_time_ = sum(i["seconds"] for i in info)
 
-        with torch.no_grad(), self._autocast():
-            z0 = module(graph, x, assign=False)["z"].float()
-        centers, _ = self._kmeans(z0, params, seed)
-        with torch.no_grad():
-            module.centers.copy_(centers)
+        self._init_centers(module, lambda: module(graph, x, assign=False)["z"].float(), params, seed)
         lam = float(params["kl_weight"])
 
         def loss_fn(out, p):

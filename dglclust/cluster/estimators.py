@@ -25,17 +25,14 @@ class AEKMeans(BaseClusterer):
     def _fit(self, graph, x, y, params, seed):
         module = ClusteringAE(x.shape[1], self.n_clusters_, params["ae_dims"], params["latent_dim"]).to(x.device)
         self._pretrain_ae(module.ae, x, params, seed)
-        with torch.no_grad(), self._autocast():
-            z = module.ae.encode(x)[-1].float()
-        centers, labels = self._kmeans(z, params, seed)
+        z, labels = self._init_centers(module, lambda: module.ae.encode(x)[-1].float(), params, seed)
         with torch.no_grad():
-            module.centers.copy_(centers)
             q = module(x, decode=False)["q"]
         self.module_ = module
         self.labels_ = labels
         self.embedding_ = z.cpu().numpy()
         self.soft_assignments_ = q.cpu().numpy()
-        self.cluster_centers_ = centers.cpu().numpy()
+        self.cluster_centers_ = module.centers.detach().cpu().numpy()
         self.history_ = []
         if y is not None:
             from ..metrics import evaluate
@@ -51,11 +48,7 @@ class _DECBase(BaseClusterer):
         module = ClusteringAE(x.shape[1], self.n_clusters_, params["ae_dims"], params["latent_dim"],
                               params["alpha"]).to(x.device)
         self._pretrain_ae(module.ae, x, params, seed)
-        with torch.no_grad(), self._autocast():
-            z0 = module.ae.encode(x)[-1].float()
-        centers, _ = self._kmeans(z0, params, seed)
-        with torch.no_grad():
-            module.centers.copy_(centers)
+        self._init_centers(module, lambda: module.ae.encode(x)[-1].float(), params, seed)
         rw, kw = float(params["recon_weight"]), float(params["kl_weight"])
         decode = rw > 0
         if decode:
@@ -126,11 +119,7 @@ class SDCN(BaseClusterer):
     def _fit(self, graph, x, y, params, seed):
         module = self._build_module(x, params).to(x.device)
         self._pretrain_ae(module.ae, x, params, seed)
-        with torch.no_grad(), self._autocast():
-            z0 = module.ae.encode(x)[-1].float()
-        centers, _ = self._kmeans(z0, params, seed)
-        with torch.no_grad():
-            module.centers.copy_(centers)
+        self._init_centers(module, lambda: module.ae.encode(x)[-1].float(), params, seed)
         kw, gw = float(params["kl_weight"]), float(params["gcn_kl_weight"])
         key = "pred" if params.get("predict_from", "gcn") == "gcn" else "q"
 

@@ -129,11 +129,7 @@ class DAEGC(_GraphAEBase):
             module, pretrain_loss, graph, x, params, epochs=params["pretrain_epochs"], lr=params["pretrain_lr"],
             tag="daegc", settings={"weight_decay": wd, "order": int(params["proximity_order"]),
                                    "precision": self.precision_, "tile": tile})
-        with torch.no_grad(), self._autocast():
-            z0 = module.embed(structure, x)
-        centers, _ = self._kmeans(z0, params, seed)
-        with torch.no_grad():
-            module.centers.copy_(centers)
+        self._init_centers(module, lambda: module.embed(structure, x), params, seed)
         gamma = float(params["kl_weight"])
 
         def loss_fn(out, p):

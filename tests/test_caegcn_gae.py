@@ -106,15 +106,19 @@ def test_fusion_rejects_bad_input():
 
 
 # -- CaEGCN forward and loss -----------------------------------------------------------------------
-@pytest.mark.parametrize("structure", [{}, PAIRED], ids=["paper-text", "paired-residual"])
-def test_caegcn_model_and_loss_match_dense(blobs, structure):
+# decoder (16, 4): the last GAE layer widens 4 -> 6, so the adjacency loss reads the 4-wide Gram factor
+@pytest.mark.parametrize("structure,decoder", [({}, (16, 16)), (PAIRED, (16, 16)), ({}, (16, 4))],
+                         ids=["paper-text", "paired-residual", "gram-factor"])
+def test_caegcn_model_and_loss_match_dense(blobs, structure, decoder):
     torch.manual_seed(0)
     x = blobs.ndata["feat"]
     n, k = x.shape[0], 2
-    model = CaEGCNModule(x.shape[1], k, encoder=(16, 4), decoder=(16, 16), heads=4, **structure)
+    model = CaEGCNModule(x.shape[1], k, encoder=(16, 4), decoder=decoder, heads=4, **structure)
     with torch.no_grad():
         model.centers.normal_()
     out = model(blobs, x)
+    assert model._gram_factor == (decoder[-1] < x.shape[1])
+    assert out["z_gram"].shape[1] == min(decoder[-1], x.shape[1])
     ref = model(blobs, x, dense_attention=True)
     for key in ("z_out", "logits", "q", "x_hat"):
         torch.testing.assert_close(out[key], ref[key], rtol=1e-4, atol=1e-5)

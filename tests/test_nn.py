@@ -9,7 +9,7 @@ import dglclust  # noqa: F401
 from dglclust._compat import import_dgl
 from dglclust.graph import from_edges
 from dglclust.nn import AE, GCNLayer
-from dglclust.nn.recon import gram_bce, gram_mse, pairwise_sum, target_coo
+from dglclust.nn.recon import gram_bce, gram_factor, gram_mse, pairwise_sum, target_coo
 from dglclust.nn import recon
 from dglclust.train import SelfTrainer, pretrain_autoencoder
 
@@ -76,6 +76,37 @@ def test_gram_bce_equals_dense(graph, edge_chunk, monkeypatch):
     ours = gram_bce(z, target, pos_weight=3.0, tile=9)
     torch.testing.assert_close(ours, dense)
     torch.testing.assert_close(torch.autograd.grad(ours, z)[0], torch.autograd.grad(dense, z)[0])
+
+
+def test_gram_factor_gives_the_same_loss_and_gradients_as_the_wide_product(graph):
+    gen = torch.Generator().manual_seed(1)
+    m = torch.randn(40, 3, dtype=torch.float64, generator=gen, requires_grad=True)
+    w = torch.randn(3, 8, dtype=torch.float64, generator=gen, requires_grad=True)
+    _, target = dense_adj(graph)
+    y = gram_factor(m, w)
+    assert y.shape == (40, 3)
+    z = m @ w
+    torch.testing.assert_close(y @ y.T, z @ z.T)
+    wide, narrow = gram_mse(z, target, tile=7), gram_mse(y, target, tile=7)
+    torch.testing.assert_close(narrow, wide)
+    for a, b in zip(torch.autograd.grad(narrow, (m, w)), torch.autograd.grad(wide, (m, w))):
+        torch.testing.assert_close(a, b)
+    assert torch.autograd.gradcheck(lambda a, b: gram_factor(a, b).square().sum(), (m[:6], w))
+    with pytest.raises(ValueError, match=r"M must be \(n, r\) and W \(r, d\), got \(40, 3\) and \(4, 8\)"):
+        gram_factor(m, torch.randn(4, 8, dtype=torch.float64))
+    with pytest.raises(ValueError, match="W must not be taller than wide"):
+        gram_factor(m, torch.randn(3, 2, dtype=torch.float64))
+
+
+def test_gcn_layer_returns_its_propagation_only_when_it_widens(graph):
+    x = torch.randn(40, 3)
+    wide = GCNLayer(3, 5)
+    h, m = wide(graph, x, return_propagated=True)
+    torch.testing.assert_close(m, wide.propagate(graph, x))
+    torch.testing.assert_close(h, m @ wide.weight)
+    torch.testing.assert_close(h, wide(graph, x))
+    with pytest.raises(ValueError, match="return_propagated needs in_feats <= out_feats"):
+        GCNLayer(3, 2)(graph, x, return_propagated=True)
 
 
 def test_pairwise_sum_gradcheck():

@@ -55,16 +55,28 @@ class GCNLayer(nn.Module):
         if self.bias is not None:
             nn.init.zeros_(self.bias)
 
-    def forward(self, graph, feat: torch.Tensor) -> torch.Tensor:
+    def propagate(self, graph, feat: torch.Tensor) -> torch.Tensor:
+        r""":math:`\hat A H` in fp32 (no weight, no activation)."""
+        return graph_spmm(graph, _upcast(feat), add_self_loops=self.add_self_loops, norm=self.norm)
+
+    def forward(self, graph, feat: torch.Tensor, return_propagated: bool = False):
+        r"""``return_propagated=True`` (only for ``in_feats <= out_feats``, where the product is
+        :math:`(\hat A H) W`): also return :math:`\hat A H`, as ``(output, propagated)``."""
         if feat.shape[-1] != self.in_feats:
             raise ValueError(f"GCNLayer expects {self.in_feats} input features, got {feat.shape[-1]}")
         if self.in_feats > self.out_feats:
+            if return_propagated:
+                raise ValueError("return_propagated needs in_feats <= out_feats (the layer propagates "
+                                 "H W, not H, when it narrows)")
+            m = None
             h = graph_spmm(graph, _upcast(feat @ self.weight), add_self_loops=self.add_self_loops, norm=self.norm)
         else:
-            h = graph_spmm(graph, _upcast(feat), add_self_loops=self.add_self_loops, norm=self.norm) @ self.weight
+            m = self.propagate(graph, feat)
+            h = m @ self.weight
         if self.bias is not None:
             h = h + self.bias
-        return self.activation(h) if self.activation is not None else h
+        h = self.activation(h) if self.activation is not None else h
+        return (h, m) if return_propagated else h
 
     def extra_repr(self) -> str:
         return f"in={self.in_feats}, out={self.out_feats}, norm={self.norm}"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["pairwise_sum", "gram_mse", "gram_bce", "target_coo"]
+__all__ = ["pairwise_sum", "gram_mse", "gram_bce", "gram_factor", "target_coo"]
 
 _KINDS = ("sigmoid_sq", "softplus", "square")
 
@@ -96,6 +96,22 @@ def pairwise_sum(z: torch.Tensor, kind: str = "sigmoid_sq", tile: int = 2048) ->
         g = z.T @ z
         return (g * g).sum()
     return _PairwiseSum.apply(z, kind, int(tile))
+
+
+def gram_factor(m: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    r"""A narrow stand-in for ``Z = M W`` in inner-product decoders: ``Y = M R^T`` with
+    ``W^T = Q R`` (reduced QR; ``M``: n x r, ``W``: r x d, r < d), so that ``Y Y^T = Z Z^T``
+    (``Z Z^T = M W W^T M^T = M R^T Q^T Q R M^T``) and every pair score ``z_i . z_j = y_i . y_j``.
+    The all-pairs losses then cost O(n^2 r) instead of O(n^2 d): CaEGCN's adjacency loss on ACM
+    reads 500-wide rows instead of 1,870-wide ones. fp32, differentiable (through QR)."""
+    if m.dim() != 2 or w.dim() != 2 or m.shape[1] != w.shape[0]:
+        raise ValueError(f"M must be (n, r) and W (r, d), got {tuple(m.shape)} and {tuple(w.shape)}")
+    if w.shape[0] > w.shape[1]:
+        raise ValueError(f"W must not be taller than wide (r <= d) for a narrower factor, got {tuple(w.shape)}")
+    with torch.autocast(device_type=m.device.type, enabled=False):
+        dt = torch.promote_types(m.dtype, torch.float32)
+        _, r = torch.linalg.qr(w.to(dt).T)
+        return m.to(dt) @ r.T
 
 
 def target_coo(graph, add_self_loops: bool = True, norm: str = "none", device=None):

@@ -87,9 +87,9 @@ class CaEGCNModule(nn.Module):
         t_layer: the CAE layer carrying Student's t :math:`T` (default: the CAE's middle layer).
         norm: propagation normalization; alpha: Student's t degrees of freedom.
 
-    ``forward(graph, x)`` returns ``{"x_hat", "z_out" (Z_L), "z_gram" (a factor with the Gram
-    matrix of Z_L, narrower when it can be; else Z_L), "logits" (Z_{L/2}), "pred" (softmax),
-    "h_mid" (the CAE layer of T), "q" (T)}``.
+    ``forward(graph, x)`` returns ``{"x_hat", "z_out" (Z_L), "logits" (Z_{L/2}), "pred"
+    (softmax), "h_mid" (the CAE layer of T), "q" (T)}``, plus ``"z_factors" = (M, U_L)`` with
+    ``Z_L = M U_L`` when ``U_L`` widens (the losses then read the narrow Gram factor).
     """
 
     def __init__(self, in_dim: int, n_clusters: int, encoder: Sequence[int] = (500, 10),
@@ -178,9 +178,7 @@ class CaEGCNModule(nn.Module):
                 r = self.gamma * z + (1.0 - self.gamma) * h
             del h
             if layer == self.n_layers - 1 and self._gram_factor:
-                z, m = self.gae[layer](graph, r, return_propagated=True)
-                z_gram = gram_factor(m, self.gae[layer].weight)
-                del m
+                z, z_prop = self.gae[layer](graph, r, return_propagated=True)
             else:
                 z = self.gae[layer](graph, r)
             del r
@@ -190,9 +188,18 @@ class CaEGCNModule(nn.Module):
         h_mid = hs[self.t_layer - 1].float()
         with torch.autocast(device_type=x.device.type, enabled=False):
             q = student_t(h_mid, self.centers, self.alpha)
-        z = z.float()
-        return {"x_hat": hs[-1].float(), "z_out": z, "z_gram": z_gram if self._gram_factor else z,
-                "logits": logits, "pred": torch.softmax(logits, dim=1), "h_mid": h_mid, "q": q}
+        out = {"x_hat": hs[-1].float(), "z_out": z.float(), "logits": logits,
+               "pred": torch.softmax(logits, dim=1), "h_mid": h_mid, "q": q}
+        if self._gram_factor:
+            out["z_factors"] = (z_prop, self.gae[-1].weight)
+        return out
+
+
+def _gram_input(out: dict) -> torch.Tensor:
+    """What the adjacency loss reads: the narrow factor of Z_L Z_L^T when the forward pass gave
+    ``Z_L = M U_L`` as ``out["z_factors"]`` (:func:`dglclust.nn.recon.gram_factor`), else ``Z_L``."""
+    factors = out.get("z_factors")
+    return gram_factor(*factors) if factors is not None else out["z_out"]
 
 
 def caegcn_loss(out: dict, x: torch.Tensor, target, p: torch.Tensor,
@@ -201,7 +208,7 @@ def caegcn_loss(out: dict, x: torch.Tensor, target, p: torch.Tensor,
     (the adjacency being reconstructed), ``p`` the target distribution (from ``out["q"]``)."""
     w1, w2, w3, w4, w5 = (float(w) for w in weights)
     with torch.autocast(device_type=x.device.type, enabled=False):
-        graph = gram_mse(out.get("z_gram", out["z_out"]), target, sigmoid=True, reduction="mean",
+        graph = gram_mse(_gram_input(out), target, sigmoid=True, reduction="mean",
                          tile=tile) if w1 else out["z_out"].new_zeros(())
         gae_content = F.mse_loss(out["z_out"], x)
         cae_content = F.mse_loss(out["x_hat"], x)
@@ -220,7 +227,7 @@ def caegcn_semi_loss(out: dict, target, labels: torch.Tensor, labeled: torch.Ten
     cross-entropies of the GAE's ``softmax(Z_{L/2})`` and of the CAE's soft assignment ``T``."""
     wg, wz, wh = (float(w) for w in weights)
     with torch.autocast(device_type=out["logits"].device.type, enabled=False):
-        graph = gram_mse(out.get("z_gram", out["z_out"]), target, sigmoid=True, reduction="mean",
+        graph = gram_mse(_gram_input(out), target, sigmoid=True, reduction="mean",
                          tile=tile) if wg else out["z_out"].new_zeros(())
         y = labels[labeled]
         sup_z = F.cross_entropy(out["logits"][labeled], y)

@@ -68,7 +68,6 @@ class GCNLayer(nn.Module):
             if return_propagated:
                 raise ValueError("return_propagated needs in_feats <= out_feats (the layer propagates "
                                  "H W, not H, when it narrows)")
-            m = None
             h = graph_spmm(graph, _upcast(feat @ self.weight), add_self_loops=self.add_self_loops, norm=self.norm)
         else:
             m = self.propagate(graph, feat)

@@ -100,7 +100,7 @@ def pairwise_sum(z: torch.Tensor, kind: str = "sigmoid_sq", tile: int = 2048) ->
 
 def gram_factor(m: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     r"""A narrow stand-in for ``Z = M W`` in inner-product decoders: ``Y = M R^T`` with
-    ``W^T = Q R`` (reduced QR; ``M``: n x r, ``W``: r x d, r < d), so that ``Y Y^T = Z Z^T``
+    ``W^T = Q R`` (reduced QR; ``M``: n x r, ``W``: r x d, r <= d), so that ``Y Y^T = Z Z^T``
     (``Z Z^T = M W W^T M^T = M R^T Q^T Q R M^T``) and every pair score ``z_i . z_j = y_i . y_j``.
     The all-pairs losses then cost O(n^2 r) instead of O(n^2 d): CaEGCN's adjacency loss on ACM
     reads 500-wide rows instead of 1,870-wide ones. fp32, differentiable (through QR)."""

@@ -99,7 +99,6 @@ def main(argv=None):
     text = "\n".join(lines)
     print(text)
     if args.out:
-        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
         from dglclust.utils import atomic_write
 
         prev = open(args.out).read() if os.path.exists(args.out) else ""

@@ -15,9 +15,6 @@ cannot be met with exact fp32 attention on this machine, whatever the rest of th
 from __future__ import annotations
 
 import argparse
-import os
-import shlex
-import sys
 import time
 
 import torch
@@ -99,13 +96,9 @@ def main(argv=None):
     text = "\n".join(lines)
     print(text)
     if args.out:
-        from dglclust.utils import atomic_write
+        from bench_caegcn_memory import append_report  # same folder: the report format of results_caegcn.md
 
-        prev = open(args.out).read() if os.path.exists(args.out) else ""
-        block = (f"\n### {time.strftime('%Y-%m-%d %H:%M')} -- `python {' '.join(shlex.quote(x) for x in sys.argv)}`\n\n"
-                 + text + "\n")
-        with atomic_write(args.out) as fh:
-            fh.write(prev + block)
+        append_report(args.out, text + "\n")
 
 
 if __name__ == "__main__":

@@ -152,6 +152,18 @@ def machine() -> str:
             f"{platform.python_version()}, {platform.platform()}")
 
 
+def append_report(path, body: str) -> None:
+    """Append ``### <date time> -- `python <this command>```, the machine line and ``body`` to the
+    markdown report ``path`` (rewritten atomically). Shared with bench_attention_bound.py."""
+    from dglclust.utils import atomic_write
+
+    prev = open(path).read() if os.path.exists(path) else ""
+    block = (f"\n### {time.strftime('%Y-%m-%d %H:%M')} -- `python {' '.join(shlex.quote(a) for a in sys.argv)}`\n\n"
+             f"Machine: {machine()}\n\n" + body)
+    with atomic_write(path) as fh:
+        fh.write(prev + block)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=100_000)
@@ -184,14 +196,8 @@ def main(argv=None):
         rows.append(r)
         print(fmt_row(r), flush=True)
     if args.out:
-        from dglclust.utils import atomic_write
-
-        prev = open(args.out).read() if os.path.exists(args.out) else ""
-        block = (f"\n### {time.strftime('%Y-%m-%d %H:%M')} -- `python {' '.join(shlex.quote(a) for a in sys.argv)}`\n\n"
-                 f"Machine: {machine()}\n\n{HEADER}\n" + "\n".join(fmt_row(r) for r in rows) + "\n\n"
-                 "Raw: " + json.dumps(rows) + "\n")
-        with atomic_write(args.out) as fh:
-            fh.write(prev + block)
+        append_report(args.out, f"{HEADER}\n" + "\n".join(fmt_row(r) for r in rows) + "\n\n"
+                      "Raw: " + json.dumps(rows) + "\n")
 
 
 if __name__ == "__main__":

@@ -38,7 +38,8 @@ def get_extensions():
     extra_cxx = ["-O3", "-std=c++17", "-fopenmp"]
     if os.environ.get("DGLCLUST_NATIVE", "1") != "0" and not use_cuda:
         extra_cxx.append("-march=native")
-    define_macros = []
+    # the torch version the extension is compiled against, checked at import (dglclust/ops/_ext.py)
+    define_macros = [("DGLCLUST_TORCH_VERSION", torch.__version__)]
     if use_cuda:
         sources += rel("csrc/cuda/*.cpp") + rel("csrc/cuda/*.cu")
         define_macros.append(("WITH_CUDA", None))

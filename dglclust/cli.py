@@ -1,11 +1,13 @@
-"""Command line: ``dglclust fit | reproduce | datasets | bench``.
+"""Command line: ``dglclust fit | reproduce | plot | datasets | bench`` (also ``python -m dglclust``).
 
 Examples::
 
     dglclust datasets
     dglclust fit --model sdcn --dataset digits --set epochs=50 --out results/fit.json
+    dglclust fit --model dec --features X.npy --edges E.csv --n-clusters 5 --out run.json
     dglclust reproduce --model sdcn --dataset acm --runs 10 --out results/
     dglclust reproduce --models sdcn,dec --datasets acm,citeseer --runs 10
+    dglclust plot run.json
 
 Exit status: 0 on success, 1 when a run fails, 2 for a usage error (unknown model or dataset,
 bad option, missing data), 130 when interrupted.
@@ -42,8 +44,10 @@ def parse_overrides(items):
             raise UsageError(f"--set expects key=value, got {item!r} (e.g. --set epochs=50)")
         try:
             value = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError:
-            value = raw
+        except yaml.YAMLError as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise UsageError(f"--set {item!r}: the value is not valid YAML ({first}); quote "
+                             "strings and close brackets, e.g. --set ae_dims=[500,500,2000]") from None
         if isinstance(value, str):
             try:
                 value = float(value)
@@ -63,13 +67,30 @@ def _split(values):
 # --------------------------------------------------------------------------------------------------
 # parser
 # --------------------------------------------------------------------------------------------------
+def _names(fn):
+    try:
+        return ", ".join(fn())
+    except Exception:  # noqa: BLE001 - help text only
+        return "see `dglclust datasets`"
+
+
+def _dataset_names():
+    return [r["name"] if isinstance(r, dict) else str(r) for r in _records(_r._list_datasets())]
+
+
 def build_parser():
+    from dglclust import __version__
+
+    models, datasets = _names(_r._estimator_names), _names(_dataset_names)
     p = argparse.ArgumentParser(
         prog="dglclust", description="Deep graph clustering on DGL.",
-        epilog="Run `dglclust <command> -h` for the options of a command.",
+        epilog=f"models: {models}\ndatasets: {datasets}\n"
+               "Run `dglclust <command> -h` for the options of a command.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    p.add_argument("--version", action="version", version=f"dglclust {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks for usage errors")
-    sub = p.add_subparsers(dest="command", metavar="{fit,reproduce,datasets,bench}")
+    sub = p.add_subparsers(dest="command", metavar="{fit,reproduce,plot,datasets,bench}")
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", default=None,
@@ -82,14 +103,36 @@ def build_parser():
                              "--set epochs=50 --set lr=1e-4")
     common.add_argument("--epochs", type=int, default=None, help="shorthand for --set epochs=N")
 
-    f = sub.add_parser("fit", parents=[common], help="fit one model on one dataset",
-                       description="Fit one model on one dataset with its paper configuration and "
-                                   "print the final epoch's ACC/NMI/ARI/F1.")
-    f.add_argument("--model", required=True, help="model name, e.g. sdcn")
-    f.add_argument("--dataset", required=True, help="dataset name, e.g. acm (see `datasets`)")
+    f = sub.add_parser("fit", parents=[common], help="fit one model on one dataset or your own data",
+                       description="Fit one model on one dataset with its paper configuration (or "
+                                   "on your own --features) and print the final epoch's "
+                                   "ACC/NMI/ARI/F1 when labels are known.",
+                       epilog=f"models: {models}\ndatasets: {datasets}",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    f.add_argument("--model", required=True, help=f"model name, one of: {models}")
+    f.add_argument("--dataset", default=None, help=f"dataset name, one of: {datasets}")
+    f.add_argument("--features", default=None, metavar="FILE",
+                   help="your own node features instead of --dataset: .npy or .csv/.tsv/.txt "
+                        "(one row per node, numbers only)")
+    f.add_argument("--edges", default=None, metavar="FILE",
+                   help="edge list for --features: .npy/.csv/.txt with two 0-based node ids per "
+                        "row (default: a kNN graph over the features)")
+    f.add_argument("--labels", default=None, metavar="FILE",
+                   help="ground truth for --features (one label per line or .npy); only used "
+                        "for the metrics")
+    f.add_argument("--knn", type=int, default=10,
+                   help="neighbours of the kNN graph built when --features has no --edges")
+    f.add_argument("--n-clusters", type=int, default=None,
+                   help="number of clusters (default: the number of classes of the labels)")
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--quiet", action="store_true", help="no per-epoch progress")
-    f.add_argument("--out", default=None, help="write a JSON record here (atomically)")
+    f.add_argument("--out", default=None,
+                   help="write a JSON record here, and the labels to <out stem>.labels.csv "
+                        "(atomically)")
+    f.add_argument("--save-embedding", action="store_true",
+                   help="with --out: also write the embedding to <out stem>.embedding.npy")
+    f.add_argument("--save-model", default=None, metavar="FILE",
+                   help="save the fitted estimator (Estimator.load(FILE) restores it)")
     f.add_argument("--source", default=None,
                    help="labeled source dataset of a source-guided model (gfdc), e.g. digits; "
                         "shorthand for --set source=NAME")
@@ -98,16 +141,32 @@ def build_parser():
                        description="Fit over seeds seed0..seed0+runs-1 and report the final "
                                    "epoch's metrics (the protocol), mean +- std, next to the "
                                    "paper's numbers. The label-selected best epoch is shown only "
-                                   "in its own column.")
+                                   "in its own column.",
+                       epilog=f"models: {models}\ndatasets: {datasets}",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     r.add_argument("--model", "--models", dest="models", action="append", required=True,
-                   help="model name(s), comma-separated")
+                   help=f"model name(s), comma-separated, from: {models}")
     r.add_argument("--dataset", "--datasets", dest="datasets", action="append", required=True,
-                   help="dataset name(s), comma-separated")
+                   help=f"dataset name(s), comma-separated, from: {datasets}")
     r.add_argument("--runs", type=int, default=10)
     r.add_argument("--seed0", type=int, default=0)
     r.add_argument("--out", default="results", help="output directory (default: results/)")
+    r.add_argument("--overwrite", action="store_true",
+                   help="replace an existing result in --out (by default a complete result is "
+                        "kept and an interrupted one with the same settings is resumed)")
     r.add_argument("--verbose", action="store_true", help="per-epoch progress of every fit")
     r.add_argument("--quiet", action="store_true", help="no per-run lines, only the tables")
+
+    pl = sub.add_parser("plot", help="training curves and embedding of a `fit --out` record",
+                        description="Draw the training curves (loss and, with labels, metrics per "
+                                    "epoch) of a JSON record written by `fit --out`, and its "
+                                    "embedding (t-SNE, or UMAP when installed) when the record "
+                                    "was written with --save-embedding.")
+    pl.add_argument("record", help="JSON file written by `dglclust fit --out`")
+    pl.add_argument("--out-dir", default=None, help="where to write the PNGs (default: next to "
+                                                    "the record)")
+    pl.add_argument("--method", default="tsne", choices=["tsne", "umap", "pca"],
+                    help="2-D projection of the embedding")
 
     sub.add_parser("datasets", parents=[], help="list the built-in datasets").add_argument(
         "--data-dir", default=None, help="directory with local dataset files")
@@ -136,29 +195,117 @@ def _load_images(dataset, data_dir=None):
         raise UsageError(f"cannot load image dataset {dataset!r}: {_r._msg(exc)}") from None
 
 
+def _check_common(args):
+    """Usage errors every command shares, found before any data is loaded: a missing --data-dir,
+    a device this torch cannot use."""
+    if getattr(args, "data_dir", None) and not Path(args.data_dir).expanduser().is_dir():
+        raise UsageError(f"--data-dir {args.data_dir!r} is not a directory; give the folder that "
+                         "holds the dataset files (or leave it out to use $DGLCLUST_DATA)")
+    if getattr(args, "device", None):
+        try:
+            from dglclust.train import resolve_device
+
+            resolve_device(args.device)
+        except (RuntimeError, ValueError, TypeError) as exc:
+            raise UsageError(f"--device {args.device!r}: {_r._msg(exc)}") from None
+
+
+def _read_matrix(path, what):
+    """A numeric matrix from .npy or a delimited text file (comma, tab or whitespace)."""
+    import numpy as np
+
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"{what} file {path!r} does not exist")
+    try:
+        if p.suffix == ".npy":
+            return np.load(p, allow_pickle=False)
+        text = p.read_text()
+        delim = "," if "," in text.split("\n", 1)[0] else ("\t" if "\t" in text else None)
+        try:
+            return np.loadtxt(p, delimiter=delim, ndmin=2)
+        except ValueError:  # a header line
+            return np.loadtxt(p, delimiter=delim, ndmin=2, skiprows=1)
+    except (ValueError, OSError) as exc:
+        raise UsageError(f"cannot read {what} from {path!r}: {exc} (expected .npy or a text file "
+                         "with one row of numbers per line)") from None
+
+
+def _read_labels(path):
+    import numpy as np
+
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"labels file {path!r} does not exist")
+    if p.suffix == ".npy":
+        return np.load(p, allow_pickle=False).reshape(-1)
+    lines = [ln.strip() for ln in p.read_text().splitlines() if ln.strip()]
+    return np.asarray([ln.split(",")[-1].strip() for ln in lines])
+
+
+def _own_graph(args):
+    from dglclust.data import from_arrays
+
+    x = _read_matrix(args.features, "features")
+    edges = None if args.edges is None else _read_matrix(args.edges, "edges")
+    labels = None if args.labels is None else _read_labels(args.labels)
+    try:
+        return from_arrays(x, edges=edges, labels=labels, knn=args.knn)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"cannot build a graph from --features {args.features!r}: {_r._msg(exc)}") from None
+
+
+def _out_paths(out):
+    out = Path(out)
+    stem = out.with_suffix("") if out.suffix == ".json" else out
+    return out, Path(f"{stem}.labels.csv"), Path(f"{stem}.embedding.npy")
+
+
 def cmd_fit(args, argv):
-    model, dataset = args.model.lower(), args.dataset.lower()
+    model = args.model.lower()
+    _check_common(args)
+    if (args.dataset is None) == (args.features is None):
+        raise UsageError("give either --dataset NAME or --features FILE (your own data)")
+    if args.features is None and (args.edges or args.labels):
+        raise UsageError("--edges and --labels go with --features")
+    dataset = args.dataset.lower() if args.dataset else Path(args.features).name
     overrides = _overrides(args)
     if getattr(args, "source", None):
         overrides["source"] = args.source.lower()
+    if args.n_clusters is not None:
+        overrides["n_clusters"] = args.n_clusters
     cls = _r.resolve_estimator(model)
     images = getattr(cls, "input_kind", "graph") == "images"
+    if images and args.features:
+        raise UsageError(f"{model} clusters images: use --dataset with an image dataset")
     if images:  # image models (gfdc) take (N, C, H, W) tensors, not graphs
         x_img, y_img = _load_images(dataset, data_dir=args.data_dir)
+    elif args.features:
+        graph = _own_graph(args)
     else:
         graph = _r.load_graph(dataset, data_dir=args.data_dir)
-    est = _r.build_estimator(model, dataset, args.seed, device=args.device,
+    config_name = dataset if args.dataset else None
+    est = _r.build_estimator(model, config_name, args.seed, device=args.device,
                              verbose=not args.quiet, overrides=overrides)
     t0 = time.perf_counter()
-    if images:
-        try:
+    try:
+        if images:
             est.fit(x_img, y_img, data_dir=args.data_dir)
-        except (ValueError, TypeError) as exc:  # bad source, class-count mismatch, ...
+        else:
+            est.fit(graph)
+    except (ValueError, TypeError) as exc:
+        # the user's data or settings do not fit the model (own data, image source, n_clusters
+        # out of range, a bad hyperparameter): a usage error; anything else is a failure
+        from dglclust.configs.validate import InvalidParameterError
+
+        if images or args.features or isinstance(exc, InvalidParameterError) or \
+                "n_clusters" in str(exc):
             raise UsageError(_r._msg(exc)) from None
-    else:
-        est.fit(graph)
+        raise
     wall = time.perf_counter() - t0
     fit_time = float(getattr(est, "fit_time_", wall))
+
+    import numpy as np
 
     y_true = y_img.numpy() if images else _r.graph_labels(graph)
     history = list(getattr(est, "history_", []) or [])
@@ -167,41 +314,111 @@ def cmd_fit(args, argv):
           + (f", device {args.device}" if args.device else "")
           + (f", final epoch {final_epoch}" if final_epoch is not None else "") + ")")
     metrics = None
+    n_found = int(len(np.unique(est.labels_)))
     if y_true is not None:
         metrics = {k: 100.0 * v for k, v in _r._evaluate(y_true, est.labels_).items()}
         print("  ".join(f"{k.upper()} {metrics[k]:.2f}" for k in METRICS) + "   (percent)")
+    else:
+        print(f"no ground-truth labels: {n_found} clusters found, metrics not computed")
     if getattr(est, "dbi_", None) is not None:
         print(f"DBI {est.dbi_:.4f} (Davies-Bouldin index of the embedding, lower is better)")
-    else:
+    print(f"wall time {fit_time:.2f} s")
+    if args.save_model:
+        from dglclust.utils import atomic_write  # noqa: F401  (save() writes atomically)
+
+        est.save(args.save_model)
+        print(f"wrote {args.save_model} (load with {type(est).__name__}.load)")
+    if args.out:
+        _write_fit_record(args, argv, est, model, dataset, metrics, final_epoch, fit_time,
+                          overrides, history)
+    return 0
+
+
+def _write_fit_record(args, argv, est, model, dataset, metrics, final_epoch, fit_time, overrides,
+                      history):
+    import csv
+
+    import numpy as np
+
+    from dglclust.utils import atomic_write
+
+    def pct(entry):
+        return {k: (100.0 * float(v) if k in METRICS and v is not None else v)
+                for k, v in entry.items()}
+
+    json_path, labels_path, emb_path = _out_paths(args.out)
+    labels = np.asarray(est.labels_, dtype=np.int64)
+    with atomic_write(labels_path, newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["node", "cluster"])
+        w.writerows(zip(range(labels.size), labels.tolist()))
+    files = {"labels": labels_path.name}
+    if args.save_embedding:
+        emb = getattr(est, "embedding_", None)
+        if emb is None:
+            raise UsageError(f"{model} has no embedding_ to save")
+        with atomic_write(emb_path, "wb") as fh:
+            np.save(fh, np.asarray(emb))
+        files["embedding"] = emb_path.name
+    effective = getattr(est, "params_", None)
+    record = {
+        "model": model, "dataset": dataset, "seed": args.seed, "device": args.device,
+        "metric_units": "percent", "metrics": metrics, "final_epoch": final_epoch,
+        "n_clusters": int(getattr(est, "n_clusters_", len(np.unique(labels)))),
+        "n_clusters_found": int(len(np.unique(labels))),
+        "dbi": getattr(est, "dbi_", None),
+        "fit_time_s": fit_time, "pretrain_time_s": getattr(est, "pretrain_time_", None),
+        "pretrained_from_cache": getattr(est, "pretrain_cached_", None),
+        "precision": getattr(est, "precision_", None),
+        "device_used": str(getattr(est, "device_", "")) or None,
+        "overrides": overrides, "params": _r._safe_params(est),
+        "hyperparameters": effective if isinstance(effective, dict) else None,
+        "files": files,
+        "history": [pct(e) for e in history], "machine": _r.machine_info(args.device),
+        "command": _command(argv),
+    }
+    with atomic_write(json_path) as fh:  # written last: the record names the files it describes
+        json.dump(record, fh, indent=2, default=_r._jsonable)
+        fh.write("\n")
+    print(f"wrote {json_path}, {labels_path}" + (f", {emb_path}" if args.save_embedding else ""))
+
+
+def cmd_plot(args, argv):
+    from dglclust import plots
+
+    rec_path = Path(args.record)
+    if not rec_path.is_file():
+        raise UsageError(f"{args.record!r} does not exist (give a JSON file written by "
+                         "`dglclust fit --out`)")
+    try:
+        record = json.loads(rec_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{args.record!r} is not JSON: {exc}") from None
+    if "history" not in record:
+        raise UsageError(f"{args.record!r} has no history: is it a `dglclust fit --out` record?")
+    out_dir = Path(args.out_dir) if args.out_dir else rec_path.parent
+    stem = rec_path.stem
+    title = f"{record.get('model')} on {record.get('dataset')} (seed {record.get('seed')})"
+    written = [plots.plot_history(record["history"], out_dir / f"{stem}.history.png", title=title)]
+    emb_name = (record.get("files") or {}).get("embedding")
+    labels_name = (record.get("files") or {}).get("labels")
+    if emb_name and labels_name:
         import numpy as np
 
-        print(f"no ground-truth labels: {len(np.unique(est.labels_))} clusters found, metrics "
-              "not computed")
-    print(f"wall time {fit_time:.2f} s")
-    if args.out:
-        from dglclust.utils import atomic_write
-
-        def pct(entry):
-            return {k: (100.0 * float(v) if k in METRICS and v is not None else v)
-                    for k, v in entry.items()}
-
-        record = {
-            "model": model, "dataset": dataset, "seed": args.seed, "device": args.device,
-            "metric_units": "percent", "metrics": metrics, "final_epoch": final_epoch,
-            "dbi": getattr(est, "dbi_", None),
-            "fit_time_s": fit_time, "overrides": overrides, "params": _r._safe_params(est),
-            "history": [pct(e) for e in history], "machine": _r.machine_info(args.device),
-            "command": _command(argv),
-        }
-        with atomic_write(args.out) as fh:
-            json.dump(record, fh, indent=2, default=_r._jsonable)
-            fh.write("\n")
-        print(f"wrote {args.out}")
+        emb = np.load(rec_path.parent / emb_name)
+        lab = np.loadtxt(rec_path.parent / labels_name, delimiter=",", skiprows=1,
+                         dtype=np.int64, ndmin=2)[:, 1]
+        written.append(plots.plot_embedding(emb, lab, out_dir / f"{stem}.embedding.png",
+                                            method=args.method, title=title))
+    else:
+        print("no embedding in the record (write it with `fit --out ... --save-embedding`)")
+    print("wrote " + ", ".join(str(p) for p in written))
     return 0
 
 
 def cmd_reproduce(args, argv):
     models, datasets = _split(args.models), _split(args.datasets)
+    _check_common(args)
     if args.runs < 1:
         raise UsageError(f"--runs must be at least 1, got {args.runs}")
     overrides = _overrides(args)
@@ -219,7 +436,8 @@ def cmd_reproduce(args, argv):
             try:
                 res = _r.reproduce(m, d, runs=args.runs, seed0=args.seed0, device=args.device,
                                    overrides=overrides, out=args.out, verbose=args.verbose,
-                                   graph=graphs[d], command=_command(argv), log=log)
+                                   graph=graphs[d], command=_command(argv), log=log,
+                                   overwrite=args.overwrite)
             except Exception as exc:  # noqa: BLE001 - keep going with the other combinations
                 if not multi:
                     raise
@@ -298,8 +516,8 @@ def _command(argv):
     return "dglclust " + shlex.join(argv)
 
 
-COMMANDS = {"fit": cmd_fit, "reproduce": cmd_reproduce, "datasets": cmd_datasets,
-            "bench": cmd_bench}
+COMMANDS = {"fit": cmd_fit, "reproduce": cmd_reproduce, "plot": cmd_plot,
+            "datasets": cmd_datasets, "bench": cmd_bench}
 
 
 def main(argv=None):

@@ -331,17 +331,22 @@ def reproduce(
     graph=None,
     command=None,
     log=print,
+    overwrite=False,
 ):
     """Fit ``model`` on ``dataset`` for seeds ``seed0 .. seed0 + runs - 1``.
 
     Returns a JSON-ready dict (``rows``, ``summary``, ``paper``, ``config``, ``machine``,
     ``command``, ``protocol``). With ``out`` (a directory) ``<model>_<dataset>.json`` and ``.csv``
     are written atomically after every run, so an interrupted reproduction keeps its finished
-    runs (``"complete": false``).
+    runs (``"complete": false``). An existing complete result in ``out`` is never replaced
+    unless ``overwrite=True``; an interrupted one with the same seeds and overrides is resumed
+    (its finished seeds are kept, not rerun).
     """
     if runs < 1:
         raise UsageError(f"--runs must be at least 1, got {runs}")
     resolve_estimator(model)  # fail before loading data
+    previous = _previous_rows(out, model, dataset, list(range(seed0, seed0 + runs)), overrides,
+                              overwrite)
     if graph is None:
         graph = load_graph(dataset, data_dir=data_dir)
     paper = _paper_numbers(model, dataset)
@@ -362,12 +367,25 @@ def reproduce(
         "rows": [],
         "summary": None,
     }
+    if previous:
+        result["rows"] = previous["rows"]
+        result["config"] = previous.get("config")
+        result["started"] = previous.get("started", result["started"])
+        if log is not None:
+            log(f"[{model}/{dataset}] resuming: seeds {[r['seed'] for r in previous['rows']]} "
+                f"already in {output_paths(out, model, dataset)[0]}")
+    done = {r["seed"] for r in result["rows"]}
     for i, seed in enumerate(result["seeds"]):
+        if seed in done:
+            continue
+        if log is not None:
+            log(f"[{model}/{dataset}] run {i + 1}/{runs} seed={seed}: fitting ...")
         row, est = run_one(model, dataset, graph, seed, device=device, overrides=overrides,
                            verbose=verbose)
         if result["config"] is None:
             result["config"] = _safe_params(est)
         result["rows"].append(row)
+        result["rows"].sort(key=lambda r: r["seed"])
         result["summary"] = summarize(result["rows"])
         if log is not None:
             log(
@@ -397,22 +415,62 @@ CSV_COLUMNS = (
 )
 
 
+def _previous_rows(out, model, dataset, seeds, overrides, overwrite):
+    """The finished rows of an interrupted result with the same settings in ``out`` (to resume),
+    ``None`` when there is nothing to resume; :class:`UsageError` rather than replacing a
+    complete result, or one made with other settings, unless ``overwrite``."""
+    if out is None:
+        return None
+    json_path, csv_path = output_paths(out, model, dataset)
+    from dglclust.utils import remove_stale_temp_files
+
+    for p in (json_path, csv_path):
+        remove_stale_temp_files(p)  # left by a killed writer
+    if overwrite or not json_path.exists():
+        return None
+    try:
+        old = json.loads(json_path.read_text())
+    except (OSError, json.JSONDecodeError):
+        raise UsageError(f"{json_path} exists but is unreadable; move it away or pass "
+                         "--overwrite") from None
+    if old.get("complete"):
+        raise UsageError(f"{json_path} already holds a complete result "
+                         f"({len(old.get('rows', []))} runs); pass --overwrite to replace it or "
+                         "choose another --out")
+    if old.get("seeds") != seeds or (old.get("overrides") or {}) != dict(overrides or {}):
+        raise UsageError(f"{json_path} holds an interrupted result with other seeds or --set "
+                         "overrides; pass --overwrite to replace it or choose another --out")
+    return old
+
+
 def write_results(result, out):
-    """Write ``<model>_<dataset>.json`` (everything) and ``.csv`` (one row per run) atomically."""
+    """Write ``<model>_<dataset>.csv`` (one row per run), then ``.json`` (everything), each
+    atomically. The JSON is the manifest: written last, it records the CSV's row count and
+    sha256 (``csv_rows``, ``csv_sha256``), so a reader can tell whether the pair agrees (both are
+    rewritten after every run; a process killed between the two renames leaves a CSV one run
+    ahead of its JSON, which the checksum exposes)."""
+    import hashlib
+    import io
+
     from dglclust.utils import atomic_write
 
     json_path, csv_path = output_paths(out, result["model"], result["dataset"])
-    with atomic_write(json_path) as fh:
-        json.dump(result, fh, indent=2, default=_jsonable)
-        fh.write("\n")
     columns = list(CSV_COLUMNS)
     if any("peak_cuda_mb" in r for r in result["rows"]):
         columns.append("peak_cuda_mb")
+    buf = io.StringIO(newline="")
+    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    for row in result["rows"]:
+        writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in columns})
+    text = buf.getvalue()
     with atomic_write(csv_path, newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for row in result["rows"]:
-            writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in columns})
+        fh.write(text)
+    result["csv_rows"] = len(result["rows"])
+    result["csv_sha256"] = hashlib.sha256(text.encode()).hexdigest()
+    with atomic_write(json_path) as fh:
+        json.dump(result, fh, indent=2, default=_jsonable)
+        fh.write("\n")
     return json_path, csv_path
 
 

@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write", "data_dir", "cache_dir", "torch_rng_scope"]
+__all__ = ["atomic_write", "remove_stale_temp_files", "data_dir", "cache_dir", "torch_rng_scope"]
 
 _PKG_ROOT = Path(__file__).resolve().parent
 
@@ -22,6 +22,8 @@ def atomic_write(path, mode="w", **kwargs):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp creates 0600; give the file the mode a plain open() would (0666 & ~umask)
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, mode, **kwargs) as fh:
             yield fh
             fh.flush()
@@ -31,6 +33,24 @@ def atomic_write(path, mode="w", **kwargs):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def remove_stale_temp_files(path) -> int:
+    """Delete temporary files :func:`atomic_write` left next to ``path`` when its process was
+    killed (``.<name>.*.tmp``); returns how many were removed."""
+    path = Path(path)
+    removed = 0
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+            removed += 1
+    return removed
 
 
 def data_dir(explicit=None) -> Path | None:

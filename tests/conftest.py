@@ -1,5 +1,10 @@
 """Shared pytest fixtures (kept minimal)."""
+import os
 from pathlib import Path
+
+# Quality floors must not depend on the CPU: `precision: auto` would pick bf16 autocast on CPUs
+# with native bf16 and fp32 elsewhere. Tests of the choice itself clear this variable.
+os.environ["DGLCLUST_PRECISION"] = "fp32"
 
 import pytest
 

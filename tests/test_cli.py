@@ -200,11 +200,11 @@ def test_results_go_through_atomic_write(fake, capsys, tmp_path, monkeypatch):
                    "--out", str(tmp_path))
     assert rc == 0
     # rewritten after each run, and once more when complete
-    assert seen == ["fake_toy.json", "fake_toy.csv"] * 3
+    assert seen == ["fake_toy.csv", "fake_toy.json"] * 3  # the JSON (the manifest) last
     seen.clear()
     rc, _, _ = run(capsys, "fit", "--model", "fake", "--dataset", "toy", "--quiet",
                    "--out", str(tmp_path / "fit.json"))
-    assert rc == 0 and seen == ["fit.json"]
+    assert rc == 0 and seen == ["fit.labels.csv", "fit.json"]
 
 
 def test_failed_run_keeps_finished_runs(fake, capsys, tmp_path):

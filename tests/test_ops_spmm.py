@@ -186,7 +186,7 @@ def test_graph_spmm_matches_graphconv_style_update_all(symmetric_graph):
     (gxr,) = torch.autograd.grad(yr, xr, gy)
     torch.testing.assert_close(gx, gxr)
     # the prepared structure is cached on the graph and knows whether it is symmetric
-    plans = g._dglclust_spmm_plans
+    plans = g._dglclust_spmm_plans[1]
     assert len(plans) == 1 and next(iter(plans.values())).symmetric == symmetric_graph
 
 
@@ -198,6 +198,20 @@ def test_graph_csr_is_in_edge_csr_and_cached():
     assert sorted(indices[0:2].tolist()) == [0, 2] and indices[2].item() == 0
     assert g.edges()[0][eids].tolist() == indices.tolist()
     assert graph_csr(g)[0] is indptr  # cached
+
+
+def test_graph_cache_follows_in_place_edits():
+    """An in-place edit that keeps the node and edge counts must not reuse the old structure."""
+    g = dgl.graph((torch.tensor([0, 1, 1, 2]), torch.tensor([1, 0, 2, 1])), num_nodes=4)
+    x = torch.randn(4, 3)
+    before = graph_spmm(g, x)
+    g.remove_edges(torch.tensor([2, 3]))          # drop 1-2, 2-1
+    g.add_edges(torch.tensor([2, 3]), torch.tensor([3, 2]))  # add 2-3, 3-2: same counts
+    after = graph_spmm(g, x)
+    fresh = dgl.graph(g.edges(), num_nodes=4)
+    torch.testing.assert_close(after, graph_spmm(fresh, x))
+    assert not torch.allclose(before, after)
+    assert graph_csr(g)[1].tolist() == graph_csr(fresh)[1].tolist()
 
 
 @needs_kernel

@@ -1,6 +1,14 @@
 // Empty Python module so that `from dglclust import _C` loads the shared library, which runs the
 // TORCH_LIBRARY / TORCH_LIBRARY_IMPL static registrations of every op compiled into it.
+// The module records the torch version it was compiled against (`_C.torch_version`), which
+// dglclust/ops/_ext.py compares with the running torch.
 #include <Python.h>
+
+#define DGLCLUST_STR_(x) #x
+#define DGLCLUST_STR(x) DGLCLUST_STR_(x)
+#ifndef DGLCLUST_TORCH_VERSION
+#define DGLCLUST_TORCH_VERSION unknown
+#endif
 
 extern "C" {
 PyObject* PyInit__C(void) {
@@ -11,6 +19,12 @@ PyObject* PyInit__C(void) {
       -1,     // size
       nullptr // methods
   };
-  return PyModule_Create(&module_def);
+  PyObject* m = PyModule_Create(&module_def);
+  if (m != nullptr &&
+      PyModule_AddStringConstant(m, "torch_version", DGLCLUST_STR(DGLCLUST_TORCH_VERSION)) < 0) {
+    Py_DECREF(m);
+    return nullptr;
+  }
+  return m;
 }
 }

@@ -30,8 +30,8 @@ class AGCN(SDCN):
 
     name = "agcn"
 
-    def _build_module(self, x, params):
-        return AGCNModule(x.shape[1], self.n_clusters_, params["ae_dims"], params["latent_dim"],
+    def _make_module(self, in_dim, params):
+        return AGCNModule(in_dim, self.n_clusters_, params["ae_dims"], params["latent_dim"],
                           params["variant"], params["norm"], params["negative_slope"],
                           params["scale_attention"], params["alpha"])
 

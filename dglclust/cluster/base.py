@@ -8,12 +8,17 @@ labels, ``acc/nmi/ari/f1``), ``fit_time_``, ``pretrain_time_``, ``n_iter_``.
 """
 from __future__ import annotations
 
+import json
 import time
+import warnings
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator, ClusterMixin
 
 from .. import configs
+from ..configs.validate import InvalidParameterError, validate_params
+from ..graph.build import MAX_FEATURE_ABS, check_feature_scale  # noqa: F401
 from ..train import resolve_device
 from ..utils import torch_rng_scope
 
@@ -22,7 +27,14 @@ def argmax_labels(t: torch.Tensor) -> np.ndarray:
     """Hard labels (int64 numpy) = row-wise argmax of soft assignments."""
     return t.argmax(1).cpu().numpy().astype(np.int64)
 
-__all__ = ["BaseClusterer", "check_graph"]
+__all__ = ["BaseClusterer", "check_graph", "CollapsedClusteringWarning", "InvalidParameterError"]
+
+_FORMAT = "dglclust-estimator"
+_FORMAT_VERSION = 1
+
+
+class CollapsedClusteringWarning(UserWarning):
+    """A fit ended with fewer non-empty clusters than ``n_clusters``."""
 
 _COMMON = ("n_clusters", "random_state", "device", "verbose")
 
@@ -41,12 +53,7 @@ def check_graph(graph, feat_key="feat", label_key="label"):
                          "reshape or flatten them first")
     if x.shape[0] != graph.num_nodes():
         raise ValueError(f"features have {x.shape[0]} rows but the graph has {graph.num_nodes()} nodes")
-    x = x.float()
-    bad = ~torch.isfinite(x).all(dim=1)
-    if bad.any():
-        rows = torch.nonzero(bad).flatten()[:5].tolist()
-        raise ValueError(f"node features contain NaN or inf in {int(bad.sum())} rows (first: {rows}); "
-                         "impute or drop them before clustering")
+    x = check_feature_scale(x, "node features")
     y = None
     if label_key in graph.ndata:
         lab = graph.ndata[label_key]
@@ -57,10 +64,21 @@ def check_graph(graph, feat_key="feat", label_key="label"):
     return x, y
 
 
-class BaseClusterer:
-    """Base class: subclasses set ``name`` (the config file) and implement ``_fit``."""
+class BaseClusterer(ClusterMixin, BaseEstimator):
+    """Base class: subclasses set ``name`` (the config file) and implement ``_fit``.
+
+    A scikit-learn estimator (``get_params``/``set_params``, ``sklearn.base.clone``, ``repr``,
+    ``fit_predict``); every argument is validated by :mod:`dglclust.configs.validate` when the
+    estimator is built and on ``set_params``. ``save(path)`` / ``Class.load(path)`` round-trip a
+    fitted estimator (weights and fitted attributes, loaded with ``weights_only=True``).
+    ``predict`` / ``transform`` cluster / embed new nodes for the models whose method defines it
+    (``inference`` is ``"features"``: new feature rows, a graph is optional; ``"graph"``: a graph
+    over the new nodes; ``None``: not defined, see the model's docstring).
+    """
 
     name: str = ""
+    #: how predict/transform work on new data: "features", "graph" or None (not defined)
+    inference: str | None = None
 
     def __init__(self, n_clusters=None, random_state=None, device=None, verbose=True, **hyperparameters):
         defaults = configs.load_config(self.name)
@@ -68,6 +86,9 @@ class BaseClusterer:
         if unknown:
             raise TypeError(f"{type(self).__name__} got unexpected hyperparameter(s) {unknown}; "
                             f"valid ones: {sorted(defaults)}")
+        validate_params(type(self).__name__, {"n_clusters": n_clusters, "random_state": random_state,
+                                              "device": device, "verbose": verbose}, defaults)
+        validate_params(type(self).__name__, hyperparameters, defaults)
         self.n_clusters = n_clusters
         self.random_state = random_state
         self.device = device
@@ -82,14 +103,20 @@ class BaseClusterer:
 
     def set_params(self, **params):
         defaults = configs.load_config(self.name)
+        for k in params:
+            if k not in _COMMON and k not in defaults:
+                raise ValueError(f"invalid parameter {k!r} for {type(self).__name__}; valid ones: "
+                                 f"{sorted(set(_COMMON) | set(defaults))}")
+        validate_params(type(self).__name__, params, defaults)
         for k, v in params.items():
             if k in _COMMON:
                 setattr(self, k, v)
-            elif k in defaults:
-                self.hyperparameters[k] = v
             else:
-                raise ValueError(f"invalid parameter {k!r} for {type(self).__name__}")
+                self.hyperparameters[k] = v
         return self
+
+    def __sklearn_clone__(self):
+        return type(self)(**{k: v for k, v in self.get_params().items()})
 
     @property
     def params_(self) -> dict:
@@ -109,7 +136,7 @@ class BaseClusterer:
         hp = {k: v for k, v in cfg.items() if k not in defaults or defaults[k] != v or k in overrides}
         return cls(n_clusters=n_clusters, **common, **hp)
 
-    def __repr__(self):
+    def __repr__(self, N_CHAR_MAX=None):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
 
@@ -129,18 +156,20 @@ class BaseClusterer:
     def _seed(self) -> int:
         if self.random_state is None:
             return int(np.random.SeedSequence().entropy % (2**31 - 1))
-        if isinstance(self.random_state, (int, np.integer)):
-            return int(self.random_state)
-        raise TypeError(f"random_state must be an int or None, got {type(self.random_state).__name__}")
+        validate_params(type(self).__name__, {"random_state": self.random_state}, {})
+        return int(self.random_state)
 
     def fit(self, graph, y=None):
         """Cluster the nodes of ``graph`` (a DGLGraph with ``ndata["feat"]``); returns ``self``.
         ``y`` is ignored (scikit-learn API); labels in ``ndata["label"]`` only feed ``history_``."""
         x, labels = check_graph(graph)
+        graph = _simple_symmetric(graph, type(self).__name__)
         n = x.shape[0]
-        self.n_clusters_ = self._resolve_n_clusters(n, labels)
-        self.device_ = resolve_device(self.device)
         params = self.params_
+        validate_params(type(self).__name__, params, configs.load_config(self.name))
+        self.n_clusters_ = self._resolve_n_clusters(n, labels)
+        self.n_features_in_ = int(x.shape[1])
+        self.device_ = resolve_device(self.device)
         from ..train.precision import resolve_precision
 
         self.precision_ = resolve_precision(str(params.get("precision", "fp32")), self.device_)
@@ -151,7 +180,20 @@ class BaseClusterer:
         with torch_rng_scope(seed):
             self._fit(graph, x.to(self.device_), labels, params, seed)
         self.fit_time_ = time.perf_counter() - t0
+        self._after_fit()
         return self
+
+    def _after_fit(self):
+        """Warnings about the result: a collapsed clustering, a pretrained AE from the cache."""
+        info = getattr(self, "pretrain_info_", None)
+        infos = [i for i in (info if isinstance(info, (list, tuple)) else [info]) if isinstance(i, dict)]
+        cached = [i for i in infos if i.get("cached")]
+        self.pretrain_cached_ = bool(cached)
+        if cached and self.verbose:
+            print(f"{type(self).__name__}: pretrained weights loaded from the cache "
+                  f"({', '.join(str(i.get('path')) for i in cached)}; pretraining skipped); set "
+                  "DGLCLUST_CACHE elsewhere or delete the file to pretrain again", flush=True)
+        check_collapse(type(self).__name__, self.labels_, self.n_clusters_, stacklevel=4)
 
     def fit_predict(self, graph, y=None):
         return self.fit(graph).labels_
@@ -162,6 +204,151 @@ class BaseClusterer:
     def _check_fitted(self):
         if not hasattr(self, "labels_"):
             raise AttributeError(f"this {type(self).__name__} instance is not fitted yet; call fit(graph) first")
+
+    # -- inference on new data ---------------------------------------------------------------
+    def _make_module(self, in_dim: int, params: dict):
+        """The model for ``in_dim`` features (used by ``fit`` and ``load``); estimators without
+        it are saved and loaded with their fitted attributes only."""
+        raise NotImplementedError
+
+    def _infer(self, graph, x):
+        """``(embedding, soft assignments, hard labels)`` of new nodes (tensors / numpy)."""
+        raise NotImplementedError
+
+    def _inference_input(self, X):
+        self._check_fitted()
+        if self.inference is None:
+            raise NotImplementedError(
+                f"{type(self).__name__} does not define predict/transform for new nodes (its "
+                "clustering is tied to the fitted graph); refit on the new graph instead")
+        if getattr(self, "module_", None) is None:
+            raise RuntimeError(f"this {type(self).__name__} has no trained network (loaded from a "
+                               "file without one); refit it")
+        graph = None
+        if hasattr(X, "ndata") and hasattr(X, "num_nodes"):
+            x, _ = check_graph(X)
+            graph = _simple_symmetric(X, type(self).__name__)
+        elif self.inference == "graph":
+            raise TypeError(f"{type(self).__name__}.predict/transform need a DGLGraph over the new "
+                            "nodes (the GCN branch propagates over it), e.g. "
+                            "dglclust.data.from_arrays(X, edges=...)")
+        else:
+            from ..data.arrays import as_feature_matrix
+
+            x = as_feature_matrix(X, "X")
+        if x.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {x.shape[1]} features, but {type(self).__name__} was fitted "
+                             f"with {self.n_features_in_}")
+        return graph, x.to(self.device_)
+
+    def predict(self, X):
+        """Cluster of each new node: ``X`` is a DGLGraph (with ``ndata["feat"]``) or, for the
+        AE-based models (``inference == "features"``), an ``(n, n_features)`` array."""
+        graph, x = self._inference_input(X)
+        with torch.no_grad():
+            _, _, labels = self._infer(graph, x)
+        return labels
+
+    def transform(self, X):
+        """Embedding of new nodes (the space ``embedding_`` is in); ``X`` as for :meth:`predict`."""
+        graph, x = self._inference_input(X)
+        with torch.no_grad():
+            z, _, _ = self._infer(graph, x)
+        return z.detach().cpu().numpy()
+
+    # -- figures -----------------------------------------------------------------------------
+    def plot_history(self, path, **kwargs):
+        """Training curves of ``history_`` (losses; metrics when the graph had labels) to an
+        image file; see :func:`dglclust.plots.plot_history`."""
+        from ..plots import plot_history
+
+        self._check_fitted()
+        return plot_history(self.history_, path, title=kwargs.pop("title", type(self).__name__), **kwargs)
+
+    def plot_embedding(self, path, method="tsne", labels=None, **kwargs):
+        """2-D picture (t-SNE / PCA / UMAP) of ``embedding_`` coloured by ``labels_`` (or by
+        ``labels``, e.g. the ground truth); see :func:`dglclust.plots.plot_embedding`."""
+        from ..plots import plot_embedding
+
+        self._check_fitted()
+        return plot_embedding(self.embedding_, self.labels_ if labels is None else labels, path,
+                              method=method, **kwargs)
+
+    # -- persistence -------------------------------------------------------------------------
+    def save(self, path):
+        """Write the fitted estimator to ``path`` (atomically): parameters, fitted attributes and
+        the trained network's weights. ``type(self).load(path)`` restores it."""
+        from ..utils import atomic_write
+
+        self._check_fitted()
+        arrays, meta = {}, {}
+        for k, v in vars(self).items():
+            if not k.endswith("_") or k.startswith("_") or k == "module_":
+                continue
+            if isinstance(v, np.ndarray):
+                arrays[k] = torch.from_numpy(np.ascontiguousarray(v))
+            elif isinstance(v, torch.Tensor):
+                arrays[k] = v.detach().cpu()
+            elif isinstance(v, torch.device):
+                meta[k] = {"__device__": str(v)}
+            else:
+                meta[k] = v
+        params = {k: (str(v) if isinstance(v, torch.device) else v) for k, v in self.get_params().items()}
+        module = getattr(self, "module_", None)
+        blob = {
+            "format": _FORMAT, "format_version": _FORMAT_VERSION, "estimator": self.name,
+            "class": type(self).__name__, "params_json": json.dumps(params, default=_json_default),
+            "meta_json": json.dumps(meta, default=_json_default), "arrays": arrays,
+            "state_dict": None if module is None else {k: v.detach().cpu() for k, v in module.state_dict().items()},
+        }
+        import io
+
+        buf = io.BytesIO()
+        torch.save(blob, buf)
+        with atomic_write(path, "wb") as fh:
+            fh.write(buf.getvalue())
+        return path
+
+    @classmethod
+    def load(cls, path, device=None):
+        """A fitted estimator saved by :meth:`save` (``torch.load(weights_only=True)``); on
+        ``device`` (default: the one it was fitted on when available, else the CPU)."""
+        try:
+            blob = torch.load(path, map_location="cpu", weights_only=True)
+        except FileNotFoundError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise ValueError(f"{path}: not a file written by save() ({type(exc).__name__}: {exc})") from None
+        if not isinstance(blob, dict) or blob.get("format") != _FORMAT:
+            raise ValueError(f"{path}: not a file written by dglclust's save()")
+        if blob.get("format_version") != _FORMAT_VERSION:
+            raise ValueError(f"{path}: saved with format version {blob.get('format_version')}, "
+                             f"this dglclust reads version {_FORMAT_VERSION}")
+        from . import get_estimator
+
+        target = get_estimator(blob["estimator"])
+        if not issubclass(target, cls):
+            raise TypeError(f"{path} holds a {blob['class']}, not a {cls.__name__}; load it with "
+                            f"{blob['class']}.load or dglclust.cluster.load")
+        params = json.loads(blob["params_json"])
+        est = target(**params)
+        for k, v in json.loads(blob["meta_json"]).items():
+            setattr(est, k, torch.device(v["__device__"]) if isinstance(v, dict) and "__device__" in v else v)
+        for k, v in blob["arrays"].items():
+            setattr(est, k, v.numpy())
+        dev = torch.device(device) if device is not None else getattr(est, "device_", torch.device("cpu"))
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            dev = torch.device("cpu")
+        est.device_ = dev
+        if blob.get("state_dict") is not None:
+            try:
+                module = est._make_module(int(est.n_features_in_), est.params_)
+            except NotImplementedError:
+                module = None
+            if module is not None:
+                module.load_state_dict(blob["state_dict"])
+                est.module_ = module.to(dev).eval()
+        return est
 
     # -- helpers shared by the AE-based estimators -----------------------------------------
     def _pretrain_ae(self, ae, x, params, seed, tag="ae"):
@@ -209,3 +396,42 @@ class BaseClusterer:
         centers, labels, inertia = kmeans_init(z, self.n_clusters_, int(params.get("n_init", 20)), seed)
         self.kmeans_inertia_ = inertia
         return centers, labels
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, (np.ndarray, torch.Tensor)):
+        return obj.tolist()
+    if isinstance(obj, (set, tuple)):
+        return list(obj)
+    return str(obj)
+
+
+def check_collapse(owner: str, labels, n_clusters: int, stacklevel: int = 2):
+    """Warn (:class:`CollapsedClusteringWarning`) when ``labels`` use fewer than ``n_clusters``
+    clusters."""
+    sizes = np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_clusters)
+    used = int((sizes > 0).sum())
+    if used < n_clusters:
+        shown = ", ".join(str(int(c)) for c in np.sort(sizes)[::-1][:10])
+        warnings.warn(f"{owner}: the clustering uses {used} of the {n_clusters} requested clusters "
+                      f"(sizes {shown}{', ...' if n_clusters > 10 else ''}); the fit collapsed. Try "
+                      "another random_state, longer pretraining, or fewer clusters.",
+                      CollapsedClusteringWarning, stacklevel=stacklevel)
+    return used
+
+
+def _simple_symmetric(graph, owner):
+    """The models assume a symmetric graph without duplicate edges (self-loops are added by the
+    propagation). A directed or multi-edge graph is symmetrized and deduplicated, with a warning;
+    the caller's graph is not changed."""
+    from ..graph import canonicalize, is_simple_symmetric
+
+    if graph.num_edges() == 0 or is_simple_symmetric(graph):
+        return graph
+    warnings.warn(f"{owner}: the graph is directed or has duplicate edges or self-loops; the models "
+                  "assume an undirected simple graph, so it is symmetrized and deduplicated for this "
+                  "fit (do it yourself with dglclust.graph.canonicalize(g) to silence this)",
+                  UserWarning, stacklevel=3)
+    return canonicalize(graph)

@@ -21,9 +21,18 @@ class AEKMeans(BaseClusterer):
     """
 
     name = "ae"
+    inference = "features"
+
+    def _make_module(self, in_dim, params):
+        return ClusteringAE(in_dim, self.n_clusters_, params["ae_dims"], params["latent_dim"],
+                            params.get("alpha", 1.0))
+
+    def _infer(self, graph, x):
+        out = self.module_(x, decode=False)
+        return out["z"], out["q"], argmax_labels(out["q"])
 
     def _fit(self, graph, x, y, params, seed):
-        module = ClusteringAE(x.shape[1], self.n_clusters_, params["ae_dims"], params["latent_dim"]).to(x.device)
+        module = self._make_module(x.shape[1], params).to(x.device)
         self._pretrain_ae(module.ae, x, params, seed)
         z, labels = self._init_centers(module, lambda: module.ae.encode(x)[-1].float(), params, seed)
         with torch.no_grad():
@@ -42,11 +51,17 @@ class AEKMeans(BaseClusterer):
 
 
 class _DECBase(BaseClusterer):
-    """DEC when ``recon_weight == 0`` (encoder only), IDEC otherwise."""
+    """DEC when ``recon_weight == 0`` (encoder only), IDEC otherwise.
+
+    Cost: pretraining and each epoch O(n d h) time (d features, h the widest AE layer), memory
+    O(n h + n k); no graph term. ``predict``/``transform`` embed new feature rows."""
+
+    inference = "features"
+    _make_module = AEKMeans._make_module
+    _infer = AEKMeans._infer
 
     def _fit(self, graph, x, y, params, seed):
-        module = ClusteringAE(x.shape[1], self.n_clusters_, params["ae_dims"], params["latent_dim"],
-                              params["alpha"]).to(x.device)
+        module = self._make_module(x.shape[1], params).to(x.device)
         self._pretrain_ae(module.ae, x, params, seed)
         self._init_centers(module, lambda: module.ae.encode(x)[-1].float(), params, seed)
         rw, kw = float(params["recon_weight"]), float(params["kl_weight"])
@@ -99,6 +114,10 @@ class SDCN(BaseClusterer):
     ``argmax Z`` of the final epoch. Paper settings are the defaults;
     ``SDCN.from_config("citeseer")`` applies dataset-specific ones.
 
+    Cost: each epoch O(n d h + E h) time (d features, h the widest layer, E edges), memory
+    O(n (d + sum of widths)); nothing n x n. ``predict``/``transform`` take a DGLGraph over the new
+    nodes (the GCN branch propagates over it).
+
     Example:
         >>> from dglclust.data import load_dataset
         >>> from dglclust.cluster import SDCN
@@ -109,15 +128,21 @@ class SDCN(BaseClusterer):
     """
 
     name = "sdcn"
+    inference = "graph"
 
-    def _build_module(self, x, params):
+    def _make_module(self, in_dim, params):
         """The model (``.ae``, ``.centers``, ``forward(graph, x)`` -> ``x_hat/z/logits/pred/q``);
         SDCN-family subclasses (AGCN) override this and reuse the training below."""
-        return SDCNModule(x.shape[1], self.n_clusters_, params["ae_dims"], params["latent_dim"],
+        return SDCNModule(in_dim, self.n_clusters_, params["ae_dims"], params["latent_dim"],
                           params["sigma"], params["norm"], params["alpha"])
 
+    def _infer(self, graph, x):
+        out = self.module_(graph, x)
+        key = "pred" if self.params_.get("predict_from", "gcn") == "gcn" else "q"
+        return out["z"], out["pred"], argmax_labels(out[key])
+
     def _fit(self, graph, x, y, params, seed):
-        module = self._build_module(x, params).to(x.device)
+        module = self._make_module(x.shape[1], params).to(x.device)
         self._pretrain_ae(module.ae, x, params, seed)
         self._init_centers(module, lambda: module.ae.encode(x)[-1].float(), params, seed)
         kw, gw = float(params["kl_weight"]), float(params["gcn_kl_weight"])

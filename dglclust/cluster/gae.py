@@ -54,10 +54,20 @@ class GAE(_GraphAEBase):
 
     name = "gae"
     variational = False
+    inference = "graph"
+
+    def _make_module(self, in_dim, params):
+        return GAEModule(in_dim, params["hidden_dims"], int(params["latent_dim"]), self.variational,
+                         params["norm"])
+
+    def _infer(self, graph, x):
+        self.module_.eval()
+        mu = self.module_(graph, x)["mu"].float()
+        q = student_t(mu, torch.as_tensor(self.cluster_centers_, device=mu.device))
+        return mu, q, argmax_labels(q)
 
     def _fit(self, graph, x, y, params, seed):
-        module = GAEModule(x.shape[1], params["hidden_dims"], int(params["latent_dim"]), self.variational,
-                           params["norm"]).to(x.device)
+        module = self._make_module(x.shape[1], params).to(x.device)
         target = target_coo(graph, add_self_loops=True, norm="none", device=x.device)
         pos_weight, norm = bce_weights(x.shape[0], int(target[0].numel()))
         tile = int(params["tile"])
@@ -107,11 +117,19 @@ class DAEGC(_GraphAEBase):
     """
 
     name = "daegc"
+    inference = "graph"
+
+    def _make_module(self, in_dim, params):
+        return DAEGCModule(in_dim, self.n_clusters_, params["hidden_dims"], int(params["latent_dim"]),
+                           float(params["negative_slope"]), float(params["alpha"]))
+
+    def _infer(self, graph, x):
+        structure = attention_structure(graph, int(self.params_["proximity_order"]), device=x.device)
+        out = self.module_(structure, x)
+        return out["z"], out["q"], argmax_labels(out["q"])
 
     def _fit(self, graph, x, y, params, seed):
-        k = self.n_clusters_
-        module = DAEGCModule(x.shape[1], k, params["hidden_dims"], int(params["latent_dim"]),
-                             float(params["negative_slope"]), float(params["alpha"])).to(x.device)
+        module = self._make_module(x.shape[1], params).to(x.device)
         structure = attention_structure(graph, int(params["proximity_order"]), device=x.device)
         target = target_coo(graph, add_self_loops=True, norm="none", device=x.device)
         tile, wd = int(params["tile"]), float(params["weight_decay"])

@@ -207,11 +207,13 @@ def _remember_sha(path: Path, st: os.stat_result, sha: str) -> None:
             pass  # a read-only cache only costs re-hashing next time
 
 
-def verify_file(path, rf: RemoteFile) -> Path:
-    """Check ``path`` against ``rf.sha256`` (cached by path, size and mtime); return the path."""
+def verify_file(path, rf: RemoteFile, rehash: bool = False) -> Path:
+    """Check ``path`` against ``rf.sha256`` and return the path. The result is cached by path,
+    size and mtime; ``rehash=True`` always reads the whole file (done whenever a processed
+    dataset is built from it, so an edit that keeps size and mtime is caught there)."""
     path = Path(path).resolve()
     st = path.stat()
-    actual = _cached_sha(path, st)
+    actual = None if rehash else _cached_sha(path, st)
     if actual is None:
         actual = sha256_file(path)
         if actual == rf.sha256:

@@ -7,9 +7,9 @@ import numpy as np
 import torch
 
 from ..graph import from_edges, knn_graph
-from ..graph.build import check_features
+from ..graph.build import check_feature_scale, check_features
 
-__all__ = ["from_arrays", "encode_labels"]
+__all__ = ["from_arrays", "encode_labels", "as_feature_matrix"]
 
 
 def encode_labels(labels, num_nodes) -> torch.Tensor:
@@ -39,12 +39,24 @@ def encode_labels(labels, num_nodes) -> torch.Tensor:
     return torch.from_numpy(inverse.reshape(-1).astype(np.int64))
 
 
+def as_feature_matrix(features, name="features") -> torch.Tensor:
+    """``features`` as a new float32 ``(n, d)`` tensor (never a view of the caller's array),
+    rejecting NaN/inf, also where a float64 value overflows the float32 cast (e.g. 1e300), and
+    values too large for the models (see :func:`dglclust.graph.build.check_feature_scale`)."""
+    x = check_features(features, name)
+    x32 = check_feature_scale(x, name)
+    if x32.dtype == x.dtype:  # no cast happened: x may be a view of the caller's array
+        x32 = x32.clone()
+    return x32.contiguous()
+
+
 def from_arrays(features, edges=None, labels=None, knn=10, metric="heat"):
     """Build a clustering graph from user data.
 
     Args:
-        features: ``(n, d)`` numeric array or tensor (any ``d``); stored as float32 in
-            ``ndata["feat"]``. NaN/inf rows are rejected.
+        features: ``(n, d)`` numeric array or tensor (any ``d``); stored as a float32 **copy**
+            in ``ndata["feat"]`` (editing the graph's features never changes ``features``).
+            NaN/inf rows, values that overflow float32 and values beyond 1e15 are rejected.
         edges: optional edge list, ``(E, 2)``, ``(2, E)`` or a ``(src, dst)`` tuple of 0-based
             ids in ``0..n-1``. When ``None``, a kNN graph with ``knn`` neighbours and ``metric``
             (``"heat"``/``"cosine"``/``"ip"``) is built by :func:`dglclust.graph.knn_graph`.
@@ -66,7 +78,7 @@ def from_arrays(features, edges=None, labels=None, knn=10, metric="heat"):
         >>> dglclust.data.from_arrays(x, edges=[[0, 1], [1, 2]]).num_edges()
         4
     """
-    x = check_features(features)
+    x = as_feature_matrix(features)  # a copy: editing g.ndata["feat"] never changes the caller's X
     n = x.shape[0]
     label = encode_labels(labels, n) if labels is not None else None
     if edges is None:
@@ -80,7 +92,7 @@ def from_arrays(features, edges=None, labels=None, knn=10, metric="heat"):
         g = knn_graph(x, int(knn), metric)
     else:
         g = from_edges(edges, n)
-    g.ndata["feat"] = x.to(torch.float32).cpu().contiguous()
+    g.ndata["feat"] = x
     if label is not None:
         g.ndata["label"] = label
     return g

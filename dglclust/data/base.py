@@ -59,7 +59,11 @@ class ClusteringDataset(DGLDataset):
         self._num_classes = None
         root = resolve_data_dir(data_dir)
         raw_dir = root if root is not None else cache_dir() / "raw"
-        hash_key = (self.name_, self.version, tuple(sorted(self.options.items())))
+        from ._files import FILES
+
+        # the processed cache is keyed on the raw files' sha256 too (their verified content)
+        hash_key = (self.name_, self.version, tuple(sorted(self.options.items())),
+                    tuple(FILES[r].sha256 for r in self.raw_files() if r in FILES))
         super().__init__(
             name=self.name_,
             url=None,
@@ -94,13 +98,21 @@ class ClusteringDataset(DGLDataset):
 
     def _download(self):
         # DGLDataset skips download() when raw_dir/name exists; we always resolve and verify the
-        # individual files (cheap: verification results are cached by path, size and mtime).
+        # individual files (cheap: verification results are cached by path, size and mtime;
+        # process() re-hashes them in full when it builds the processed cache).
         self.download()
 
     def download(self):
         self.paths = {rel: fetch(rel, self._data_dir_arg) for rel in self.raw_files()}
 
     def process(self):
+        from ._files import FILES, verify_file
+
+        # (re)building the processed cache: hash every raw file in full, whatever the
+        # size/mtime cache says
+        for rel, path in self.paths.items():
+            if rel in FILES:
+                verify_file(path, FILES[rel], rehash=True)
         out = self.build(self.paths)
         feat = torch.as_tensor(np.asarray(out["features"]), dtype=torch.float32).contiguous()
         label = torch.as_tensor(np.asarray(out["labels"]), dtype=torch.int64).reshape(-1)

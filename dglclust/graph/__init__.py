@@ -26,6 +26,7 @@ from .build import (
     canonicalize,
     check_graph,
     from_edges,
+    is_simple_symmetric,
     knn_graph,
     knn_edges,
     knn_indices,
@@ -42,4 +43,5 @@ __all__ = [
     "to_csr",
     "canonicalize",
     "check_graph",
+    "is_simple_symmetric",
 ]

@@ -74,6 +74,28 @@ def check_features(features, name="features") -> torch.Tensor:
     return x
 
 
+#: largest |feature| accepted: squares and sums of squares of larger values overflow float32
+MAX_FEATURE_ABS = 1e15
+
+
+def check_feature_scale(x: torch.Tensor, what="node features") -> torch.Tensor:
+    """``x`` as float32, or ``ValueError`` when it holds NaN/inf (also after the cast to float32)
+    or values beyond :data:`MAX_FEATURE_ABS`, whose products overflow float32 in every model."""
+    bad_src = ~torch.isfinite(x).all(dim=1) if x.is_floating_point() else None
+    if bad_src is not None and bool(bad_src.any()):
+        rows = torch.nonzero(bad_src).flatten()[:5].tolist()
+        raise ValueError(f"{what} contain NaN or inf in {int(bad_src.sum())} rows (first: {rows}); "
+                         "impute or drop them before clustering")
+    x32 = x.float()
+    peak = float(x.abs().max()) if x.numel() else 0.0
+    if peak > MAX_FEATURE_ABS or not bool(torch.isfinite(x32).all()):
+        raise ValueError(f"{what} reach {peak:.3g} in absolute value; values beyond "
+                         f"{MAX_FEATURE_ABS:.0e} overflow float32 (max 3.4e38) in the models' "
+                         "products and distances. Rescale them first, e.g. standardize each column "
+                         "(sklearn.preprocessing.StandardScaler) or divide by x.abs().max()")
+    return x32
+
+
 def _check_num_nodes(num_nodes) -> int:
     if isinstance(num_nodes, bool) or not isinstance(num_nodes, numbers.Integral) or num_nodes < 1:
         raise ValueError(f"num_nodes must be a positive integer, got {num_nodes!r}")
@@ -327,6 +349,15 @@ def to_csr(g, device=None):
     indptr, indices, _ = g.adj_tensors("csr")
     dev = torch.device(device) if device is not None else torch.device("cpu")
     return indptr.to(device=dev, dtype=torch.int64), indices.to(device=dev, dtype=torch.int64)
+
+
+def is_simple_symmetric(g) -> bool:
+    """Whether ``g`` follows the convention (symmetric, no duplicate edges, no self-loops)."""
+    try:
+        check_graph(g)
+    except ValueError:
+        return False
+    return True
 
 
 def check_graph(g):

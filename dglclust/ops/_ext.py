@@ -8,11 +8,12 @@ torch), or ``DGLCLUST_NO_EXT=1`` is set at run time, every op runs its pure-torc
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 
 import torch
 
-__all__ = ["backend", "extension_loaded", "has_kernel", "load_error"]
+__all__ = ["backend", "extension_loaded", "has_kernel", "load_error", "built_torch_version"]
 
 _LOADED = False
 _ERROR: str | None = None
@@ -22,18 +23,24 @@ def _disabled() -> bool:
     return os.environ.get("DGLCLUST_NO_EXT", "0").lower() in ("1", "true", "yes", "on")
 
 
+def _mismatch(built: str, running: str) -> bool:
+    """Whether an extension compiled against torch ``built`` may not run under ``running``: the
+    release (``2.13.0``) and the local build tag (``+cpu``, ``+cu130``) must both agree."""
+    return built != "unknown" and built != running
+
+
 def _load() -> None:
     global _LOADED, _ERROR
     if _disabled():
         _ERROR = "disabled by DGLCLUST_NO_EXT=1"
         return
     try:
-        from dglclust import _C  # noqa: F401
-
-        _LOADED = True
+        from dglclust import _C
     except ImportError as exc:
         _ERROR = f"{type(exc).__name__}: {exc}"
         if "No module named" not in str(exc):  # built but unloadable: tell the user why
+            _ERROR += (f" (the running torch is {torch.__version__}; an undefined symbol usually "
+                       "means the extension was compiled against another torch)")
             warnings.warn(
                 f"dglclust: the compiled extension failed to load ({_ERROR}); using the pure-torch "
                 "reference ops. Rebuild with `pip install --no-build-isolation -e .` against the "
@@ -41,6 +48,26 @@ def _load() -> None:
                 RuntimeWarning,
                 stacklevel=2,
             )
+        return
+    built = getattr(_C, "torch_version", "unknown")
+    if _mismatch(built, torch.__version__):
+        _ERROR = (f"the extension was compiled against torch {built} but torch "
+                  f"{torch.__version__} is running")
+        warnings.warn(
+            f"dglclust: {_ERROR}; using the pure-torch reference ops. Install torch {built} "
+            "(`pip install torch==" + built.split("+")[0] + "`) or rebuild the extension against "
+            "the running torch (`pip install --no-build-isolation -e .`).",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return
+    _LOADED = True
+
+
+def built_torch_version() -> str | None:
+    """The torch version the compiled extension was built against, or ``None`` without one."""
+    mod = sys.modules.get("dglclust._C")
+    return None if mod is None else getattr(mod, "torch_version", "unknown")
 
 
 _load()

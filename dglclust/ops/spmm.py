@@ -404,14 +404,19 @@ def normalized_spmm(indptr, indices, x, edge_weight=None, add_self_loops=True, n
 # DGL graphs
 # --------------------------------------------------------------------------------------------------
 def _graph_cache(g, name):
-    cache = getattr(g, name, None)
-    if cache is None:
-        cache = {}
+    """A dict cached on ``g`` and tied to its current structure: DGL's in-place edits
+    (``add_edges``, ``remove_edges``, ``add_nodes``, ``remove_nodes``) replace the graph index
+    ``g._graph``, and a cache built for another index is dropped, so an edit that keeps the node
+    and edge counts never returns the old graph's structure."""
+    gidx = getattr(g, "_graph", None)
+    holder = getattr(g, name, None)
+    if not (isinstance(holder, tuple) and len(holder) == 2 and holder[0] is gidx):
+        holder = (gidx, {})
         try:
-            setattr(g, name, cache)
+            setattr(g, name, holder)
         except AttributeError:  # pragma: no cover - DGLGraph accepts attributes
             pass
-    return cache
+    return holder[1]
 
 
 def graph_csr(g, device=None):

@@ -14,7 +14,9 @@ and fused CPU / CUDA kernels (``torch.ops.dglclust.student_t``, ``student_t_back
 the tensors' device and dtype (float32 / float64); ``DGLCLUST_NO_EXT=1`` forces the references.
 The ops are registered with ``torch.library.register_fake`` (so they trace under ``torch.compile``)
 and ``student_t`` with ``torch.library.register_autograd`` (gradients for ``z`` and ``centers``;
-first order only: the backward itself is not differentiable).
+the first-order backward runs the fused ``student_t_backward`` kernel; when a higher derivative is
+requested (``create_graph=True``, e.g. ``torch.autograd.gradgradcheck``) the backward is computed
+by :func:`student_t_vjp`, written in differentiable torch ops with O(nk + nd) memory).
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ __all__ = [
     "dec_kl_loss",
     "student_t_reference",
     "target_distribution_reference",
+    "student_t_vjp",
 ]
 
 _KERNEL_DTYPES = (torch.float32, torch.float64)
@@ -44,6 +47,20 @@ def student_t_reference(z, centers, alpha=1.0):
     else:
         q = (1.0 + d2 / alpha).pow(-(alpha + 1.0) / 2.0)
     return q / q.sum(1, keepdim=True)
+
+
+def student_t_vjp(grad_q, z, centers, q, alpha=1.0):
+    """``(dL/dz, dL/dcenters)`` of :func:`student_t` for ``grad_q = dL/dq``, in plain torch ops
+    (differentiable again, so the op supports double backward), without the ``n x k x d``
+    broadcast: with ``d_ij = ||z_i - mu_j||^2``,
+    ``dL/dd_ij = -(alpha + 1) / (2 alpha) * q_ij (g_ij - <g_i, q_i>) / (1 + d_ij / alpha)``,
+    ``dL/dz_i = 2 sum_j G_ij (z_i - mu_j)``, ``dL/dmu_j = -2 sum_i G_ij (z_i - mu_j)``."""
+    d2 = (z.pow(2).sum(1, keepdim=True) + centers.pow(2).sum(1) - 2.0 * z @ centers.T).clamp_min(0)
+    inner = (grad_q * q).sum(1, keepdim=True)
+    g = -(alpha + 1.0) / (2.0 * alpha) * q * (grad_q - inner) / (1.0 + d2 / alpha)
+    gz = 2.0 * (g.sum(1, keepdim=True) * z - g @ centers)
+    gc = -2.0 * (g.T @ z - g.sum(0).unsqueeze(1) * centers)
+    return gz, gc
 
 
 def target_distribution_reference(q):
@@ -221,7 +238,10 @@ def _register():
 
     def backward(ctx, grad_q):
         z, centers, q = ctx.saved_tensors
-        grad_z, grad_c = torch.ops.dglclust.student_t_backward(grad_q, z, centers, q, ctx.alpha)
+        if torch.is_grad_enabled():  # create_graph=True: a differentiable backward
+            grad_z, grad_c = student_t_vjp(grad_q, z, centers, q, ctx.alpha)
+        else:
+            grad_z, grad_c = torch.ops.dglclust.student_t_backward(grad_q, z, centers, q, ctx.alpha)
         return (grad_z if ctx.needs_input_grad[0] else None,
                 grad_c if ctx.needs_input_grad[1] else None,
                 None)

@@ -371,9 +371,8 @@ def reproduce(
         result["rows"] = previous["rows"]
         result["config"] = previous.get("config")
         result["started"] = previous.get("started", result["started"])
-        if log is not None:
-            log(f"[{model}/{dataset}] resuming: seeds {[r['seed'] for r in previous['rows']]} "
-                f"already in {output_paths(out, model, dataset)[0]}")
+        (log or print)(f"[{model}/{dataset}] resuming: seeds {[r['seed'] for r in previous['rows']]} "
+                       f"already in {output_paths(out, model, dataset)[0]}")
     done = {r["seed"] for r in result["rows"]}
     for i, seed in enumerate(result["seeds"]):
         if seed in done:

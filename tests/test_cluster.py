@@ -113,15 +113,21 @@ def test_not_fitted():
 
 
 def test_sdcn_beats_kmeans_on_digits(digits):
-    """The paper's settings throughout (500-500-2000-10 AE, one 30-epoch pretraining run, 200 epochs).
+    """The paper's settings throughout (500-500-2000-10 AE, one 30-epoch pretraining run, 200
+    epochs), fp32 (the suite sets DGLCLUST_PRECISION=fp32, so the floor does not depend on the
+    CPU's bf16 support). The median NMI of seeds 0-2 must beat KMeans's median by 0.02.
 
-    Measured on this seed: NMI 0.799 (KMeans 0.742). With the configs' 3-run pretraining selection
-    the same seed gave 0.717, which is why this test pins the paper's single pretraining run."""
+    Measured in fp32 (AMD EPYC Zen 5): SDCN 0.759 / 0.787 / 0.814, KMeans 0.742 / 0.739 / 0.741;
+    a single seed was a coin toss on other CPUs (seed 0 is 0.017 above KMeans here)."""
     from sklearn.cluster import KMeans
 
     y = digits.ndata["label"].numpy()
-    km = evaluate(y, KMeans(10, n_init=10, random_state=0).fit_predict(digits.ndata["feat"].numpy()))
-    est = SDCN(n_clusters=10, random_state=0, verbose=False, pretrain_restarts=1).fit(digits)
-    ours = evaluate(y, est.labels_)
-    assert ours["nmi"] > km["nmi"] + 0.02, (ours, km)
-    assert len(est.history_) == 201 and est.history_[-1]["epoch"] == 200
+    x = digits.ndata["feat"].numpy()
+    km = [evaluate(y, KMeans(10, n_init=10, random_state=s).fit_predict(x))["nmi"] for s in range(3)]
+    ours = []
+    for s in range(3):
+        est = SDCN(n_clusters=10, random_state=s, verbose=False, pretrain_restarts=1).fit(digits)
+        assert est.precision_ == "fp32"
+        assert len(est.history_) == 201 and est.history_[-1]["epoch"] == 200
+        ours.append(evaluate(y, est.labels_)["nmi"])
+    assert np.median(ours) > np.median(km) + 0.02, (ours, km)

@@ -415,3 +415,26 @@ def test_from_arrays_non_finite_reports_rows():
     x[[4, 9, 11], 1] = [np.nan, np.inf, -np.inf]
     with pytest.raises(ValueError, match=r"NaN or inf in 3 of 20 rows \(first bad rows: \[4, 9, 11\]\)"):
         from_arrays(x)
+
+
+def test_same_size_same_mtime_edit_is_caught_when_the_cache_is_rebuilt(shared_data_dir, tmp_path,
+                                                                       fresh_cache):
+    """A verified file edited in place (same size, mtime restored) must not slip through the
+    size/mtime verification cache when the processed graph is rebuilt (force_reload=True)."""
+    data = tmp_path / "data"
+    for rel in ("raw/o2mac_ACM3025/ACM3025.mat", "sdcn/data/acm_label.txt", "sdcn/graph/acm_graph.txt"):
+        (data / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shared_data_dir / rel, data / rel)
+    g = load_dataset("acm", data_dir=data)[0]
+    label_file = data / "sdcn/data/acm_label.txt"
+    st = label_file.stat()
+    raw = bytearray(label_file.read_bytes())
+    i = raw.index(b"1")  # swap one label digit for another: same size
+    raw[i:i + 1] = b"2"
+    label_file.write_bytes(bytes(raw))
+    os.utime(label_file, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert label_file.stat().st_size == st.st_size and label_file.stat().st_mtime_ns == st.st_mtime_ns
+    # the processed cache (built from the verified content) is still served as is
+    np.testing.assert_array_equal(load_dataset("acm", data_dir=data)[0].ndata["label"], g.ndata["label"])
+    with pytest.raises(ChecksumMismatchError, match=r"acm_label\.txt"):
+        load_dataset("acm", data_dir=data, force_reload=True)

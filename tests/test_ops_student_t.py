@@ -258,3 +258,16 @@ def test_cuda_matches_reference(dtype, alpha):
             torch.testing.assert_close(a.cpu(), b, **tol)
         p = target_distribution(q)
         torch.testing.assert_close(p.cpu(), target_distribution_reference(q_ref))
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.5, 3.0])
+def test_double_backward_matches_gradgradcheck(alpha):
+    """Second derivatives through the op (silently zero on the extension before)."""
+    from dglclust.ops import student_t
+
+    g = torch.Generator().manual_seed(int(alpha * 10))
+    z = torch.randn(6, 3, dtype=torch.float64, generator=g, requires_grad=True)
+    c = torch.randn(4, 3, dtype=torch.float64, generator=g, requires_grad=True)
+    assert torch.autograd.gradgradcheck(lambda a, b: student_t(a, b, alpha), (z, c))
+    assert torch.autograd.gradgradcheck(lambda a: student_t(a, c.detach(), alpha), (z,))
+    assert torch.autograd.gradgradcheck(lambda b: student_t(z.detach(), b, alpha), (c,))

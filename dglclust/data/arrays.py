@@ -30,6 +30,10 @@ def encode_labels(labels, num_nodes) -> torch.Tensor:
             f"labels has {arr.shape[0]} entries but features has {num_nodes} rows; pass one label "
             "per node, in the same order"
         )
+    if arr.dtype == object and any(v is None for v in arr):
+        missing = int(sum(v is None for v in arr))
+        raise ValueError(f"labels contain None at {missing} nodes; dglclust needs a label for "
+                         "every node (or labels=None)")
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise ValueError(
             f"labels contain NaN or inf at {int((~np.isfinite(arr)).sum())} nodes; dglclust "

@@ -136,8 +136,15 @@ def student_t(z, centers, alpha=1.0):
     """
     alpha = _check(z, centers, alpha)
     if _use_kernel("student_t", z):
-        return torch.ops.dglclust.student_t(z, centers, alpha)
-    return student_t_reference(z, centers, alpha)
+        q = torch.ops.dglclust.student_t(z, centers, alpha)
+    else:
+        q = student_t_reference(z, centers, alpha)
+    if not torch.compiler.is_compiling() and q.numel() and not bool(torch.isfinite(q).all()):
+        peak = max(float(z.detach().abs().max()), float(centers.detach().abs().max()))
+        raise ValueError(f"student_t: the assignments are not finite (inputs up to {peak:.3g} in "
+                         f"absolute value, NaN/inf included); squared distances overflow "
+                         f"{z.dtype}. Rescale the embedding or the centers")
+    return q
 
 
 def target_distribution(q):
@@ -160,6 +167,10 @@ def target_distribution(q):
     if not q.is_floating_point():
         raise TypeError(f"target_distribution needs a floating-point q, got {q.dtype}")
     q = q.detach()
+    if q.numel() and not bool((q >= 0).all()):  # also catches NaN
+        bad = int((~(q >= 0)).sum())
+        raise ValueError(f"target_distribution needs soft assignments q >= 0 (e.g. from "
+                         f"student_t or a softmax), got {bad} negative or NaN entries")
     if _use_kernel("target_distribution", q):
         return torch.ops.dglclust.target_distribution(q)
     return target_distribution_reference(q)

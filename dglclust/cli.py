@@ -426,7 +426,7 @@ def cmd_reproduce(args, argv):
         if getattr(_r.resolve_estimator(m), "input_kind", "graph") == "images":
             raise UsageError(f"`reproduce` runs graph models; {m} clusters images: use "
                              f"`dglclust fit --model {m} --dataset NAME --source NAME --seed S` "
-                             "per seed (see results/issue8/run.sh)")
+                             "per seed (see results/gfdc/run.sh)")
     graphs = {d: _r.load_graph(d, data_dir=args.data_dir) for d in datasets}
     log = None if args.quiet else print
     results, status = [], 0

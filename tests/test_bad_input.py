@@ -194,3 +194,16 @@ def test_cli_usage_errors(argv, words, capsys, tmp_path):
     for w in words:
         assert w in err, err
     assert "Traceback" not in out + err
+
+
+def test_errors_doc_is_current():
+    """docs/errors.md is generated from the same table (python tools/make_errors_doc.py)."""
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("make_errors_doc", root / "tools" / "make_errors_doc.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert (root / "docs" / "errors.md").read_text() == mod.render(), \
+        "docs/errors.md is stale: run python tools/make_errors_doc.py"

@@ -1,0 +1,173 @@
+"""Run every benchmark, each against its baselines (contenders interleaved inside each script),
+on an idle machine, and write bench/RESULTS.md with the machine, the load before and after every
+section, and the command.
+
+    python bench/run_all.py            # refuses when the 1-minute load is above 0.5 per core
+    python bench/run_all.py --quick    # smaller grids (a few minutes)
+    python bench/run_all.py --force    # run anyway; every section is then marked LOADED
+
+Sections: memory bandwidth (STREAM-style probe), normalized_spmm at the target point (n = 1e5,
+degree 10, F = 64) at 1 and 2 threads with its achieved bandwidth against the probe, the spmm grid
+(n 1e4-1e6, degree 10/50, F 16-256), the DEC self-training step (student_t), the AdaGAE graph
+solve, and the SDCN end-to-end epoch (extension vs the torch reference, fp32 and bf16). Each
+benchmark writes its own report (bench/results_<name>.md); this script assembles them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+
+def load_per_core() -> float:
+    return os.getloadavg()[0] / (os.cpu_count() or 1)
+
+
+def machine_line() -> str:
+    info = {}
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
+        for line in out.splitlines():
+            k, _, v = line.partition(":")
+            info[k.strip()] = v.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    flags = set(info.get("Flags", "").split())
+    shown = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in flags]
+    mem = ""
+    try:
+        with open("/proc/meminfo") as fh:
+            kb = int(fh.readline().split()[1])
+        mem = f", {kb / 2**20:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    import torch
+
+    return (f"{info.get('Model name', 'unknown CPU')} (family {info.get('CPU family', '?')} model "
+            f"{info.get('Model', '?')}), {info.get('CPU(s)', os.cpu_count())} CPUs, flags: "
+            f"{' '.join(shown) or 'none of avx2/avx512/bf16/amx'}{mem}; torch {torch.__version__} "
+            f"({torch.get_num_threads()} threads by default), Python {sys.version.split()[0]}")
+
+
+def sections(quick: bool):
+    py = sys.executable
+    b = str(HERE)
+    spmm_grid = (["--n", "10000", "100000", "--degree", "10", "50", "--features", "16", "64", "256"]
+                 if quick else [])
+    return [
+        ("stream", [py, f"{b}/bench_stream.py", "--threads", "1", "2"]),
+        ("spmm_target_1t", [py, f"{b}/bench_spmm.py", "--n", "100000", "--degree", "10",
+                            "--features", "64", "--repeats", "41", "--threads", "1"]),
+        ("spmm_target_2t", [py, f"{b}/bench_spmm.py", "--n", "100000", "--degree", "10",
+                            "--features", "64", "--repeats", "41", "--threads", "2"]),
+        ("spmm", [py, f"{b}/bench_spmm.py", *spmm_grid]),
+        ("student_t", [py, f"{b}/bench_student_t.py", *(["--quick"] if quick else [])]),
+        ("adagae", [py, f"{b}/bench_adagae.py", *(["--quick", "--no-memory"] if quick else [])]),
+        ("e2e", [py, f"{b}/bench_e2e.py", "--datasets", "acm" if quick else "acm,usps",
+                 "--epochs", "10" if quick else "20"]),
+    ]
+
+
+def spmm_bandwidth(report: str, stream: dict, n=100_000, degree=10, features=64):
+    """Achieved bandwidth of the target point against the probe: the bytes a forward + backward
+    must move at least (read X, write Y, read the CSR once, per direction) over the time."""
+    import re
+
+    rows = re.findall(r"^\|\s*100,000\s*\|\s*10\s*\|\s*64\s*\|\s*([\d.]+)\s*\|\s*([\d.]+)\s*\|", report, re.M)
+    if not rows:
+        return None
+    ours_ms, dgl_ms = float(rows[0][0]), float(rows[0][1])
+    e = n * degree
+    floor_bytes = 2 * (2 * n * features * 4 + e * 4 + (n + 1) * 8 + n * 4)
+    return {"ours_ms": ours_ms, "dgl_ms": dgl_ms, "speedup": dgl_ms / ours_ms,
+            "floor_mb": floor_bytes / 1e6, "achieved_gbs": floor_bytes / (ours_ms / 1e3) / 1e9}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--force", action="store_true", help="run even when the machine is loaded")
+    ap.add_argument("--only", default=None, help="comma-separated section names")
+    args = ap.parse_args(argv)
+    command = "python bench/run_all.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    before = load_per_core()
+    if before > 0.5 and not args.force:
+        raise SystemExit(f"run_all: the 1-minute load is {os.getloadavg()[0]:.2f} on "
+                         f"{os.cpu_count()} CPUs ({before:.2f} per core > 0.5): stop the other jobs "
+                         "(benchmarks on a loaded machine are noise) or pass --force")
+    machine = machine_line()
+    only = set(args.only.split(",")) if args.only else None
+    blocks, stream_gbs = [], {}
+    for name, cmd in sections(args.quick):
+        if only and name not in only:
+            continue
+        out = HERE / f"results_{name}.md"
+        la0 = os.getloadavg()
+        t0 = time.time()
+        proc = subprocess.run([*cmd, "--out", str(out)], cwd=ROOT, text=True, capture_output=True)
+        la1 = os.getloadavg()
+        loaded = la0[0] / (os.cpu_count() or 1) > 0.5
+        status = "ok" if proc.returncode == 0 else f"FAILED (exit {proc.returncode})"
+        print(f"[{name}] {status} in {time.time() - t0:.0f} s, load {la0[0]:.2f} -> {la1[0]:.2f}",
+              flush=True)
+        body = out.read_text() if out.exists() and proc.returncode == 0 else \
+            f"```\n{proc.stderr[-3000:]}\n```\n"
+        if name == "stream" and proc.returncode == 0:
+            import re
+
+            for t, *vals in re.findall(r"^\| (\d+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|",
+                                       body, re.M):
+                stream_gbs[int(t)] = float(vals[3])  # triad
+        if name.startswith("spmm_target") and proc.returncode == 0:
+            t = int(name[-2])
+            bw = spmm_bandwidth(body, stream_gbs)
+            if bw:
+                ref = stream_gbs.get(t)
+                body += (f"\n**Target point, {t} thread(s): {bw['speedup']:.2f}x DGL.** The forward + "
+                         f"backward must move at least {bw['floor_mb']:.1f} MB (read X and write Y "
+                         "per direction, the CSR once per direction); at "
+                         f"{bw['ours_ms']:.2f} ms that is {bw['achieved_gbs']:.1f} GB/s"
+                         + (f", {100 * bw['achieved_gbs'] / ref:.0f}% of the probe's triad "
+                            f"bandwidth ({ref:.1f} GB/s at {t} thread(s))" if ref else "")
+                         + ". X (25.6 MB) fits the 32 MiB L3 here, so the gathers are served "
+                         "mostly from cache: the floor is a lower bound on traffic, not a "
+                         "roofline.\n")
+        blocks.append((name, status, la0, la1, loaded, body))
+    after = os.getloadavg()
+    head = [
+        "# Benchmark results", "",
+        f"Generated by `{command}` on {time.strftime('%Y-%m-%d %H:%M %Z')}.", "",
+        f"**Machine**: {machine}.", "",
+        f"**Load average** (1/5/15 min) before: {' / '.join(f'{v:.2f}' for v in os.getloadavg())}"
+        f" at start ({before:.2f} per core), after: {' / '.join(f'{v:.2f}' for v in after)}. "
+        "Every section below records the load it started and ended at; a section marked LOADED "
+        "started above 0.5 per core and is not a measurement of the code.", "",
+        "Each benchmark runs its contenders interleaved (rotating order, one process), so a "
+        "disturbance hits them alike; speed-ups are ratios from one run.", "",
+    ]
+    parts = []
+    for name, status, la0, la1, loaded, body in blocks:
+        parts += ["---", "", f"<!-- section {name}: {status}; load {la0[0]:.2f} -> {la1[0]:.2f}"
+                  f"{' LOADED' if loaded else ''} -->", "",
+                  f"_Section `{name}`: {status}; load {la0[0]:.2f} -> {la1[0]:.2f}"
+                  f"{' (LOADED)' if loaded else ''}._", "", body.strip(), ""]
+    from dglclust.utils import atomic_write
+
+    target = HERE / ("RESULTS.md" if not only else "RESULTS.partial.md")
+    with atomic_write(target) as fh:
+        fh.write("\n".join(head + parts) + "\n")
+    print(f"wrote {target}")
+    print(json.dumps({"load_before": before, "load_after": after[0]}))
+
+
+if __name__ == "__main__":
+    main()

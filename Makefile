@@ -28,16 +28,17 @@ nvcc-check:
 # skip: no device here). The log goes to build/cuda-build.log.
 CUDA_VENV ?= .venv-cuda
 CUDA_TORCH ?= 2.14.1
+CUDA_ARCHS ?= 8.0;9.0
 cuda-build:
 	@mkdir -p build
 	@test -x $(CUDA_VENV)/bin/python || python3 -m venv $(CUDA_VENV)
 	$(CUDA_VENV)/bin/python -m pip install -q torch==$(CUDA_TORCH) setuptools wheel ninja dgl==2.1.0 \
 	  numpy scipy scikit-learn pandas h5py pyyaml tqdm packaging matplotlib pytest hypothesis
 	$(CUDA_VENV)/bin/python -c 'import torch; assert torch.version.cuda, "torch $(CUDA_TORCH) is not a CUDA build"; print("torch", torch.__version__, "CUDA", torch.version.cuda)'
-	CUDA_HOME=$${CUDA_HOME:-/usr/local/cuda} FORCE_CUDA=1 $(CUDA_VENV)/bin/python setup.py build_ext --build-temp build/cuda-temp --build-lib build/cuda-lib > build/cuda-build.log 2>&1 || { tail -30 build/cuda-build.log; exit 1; }
+	CUDA_HOME=$${CUDA_HOME:-/usr/local/cuda} TORCH_CUDA_ARCH_LIST="$(CUDA_ARCHS)" FORCE_CUDA=1 DGLCLUST_STRICT_BUILD=1 MAX_JOBS=2 $(CUDA_VENV)/bin/python setup.py build_ext --build-temp build/cuda-temp --build-lib build/cuda-lib > build/cuda-build.log 2>&1 || { tail -30 build/cuda-build.log; exit 1; }
 	cp -r dglclust/*.py dglclust/cluster dglclust/configs dglclust/data dglclust/graph dglclust/models \
 	  dglclust/nn dglclust/ops dglclust/train build/cuda-lib/dglclust/
 	cd build && PYTHONPATH=cuda-lib ../$(CUDA_VENV)/bin/python -c 'import dglclust, dglclust.ops as o, torch; print("extension built against torch", o._ext.built_torch_version(), "running", torch.__version__, "backend", o.backend()); assert o.backend() == "extension", o.load_error(); assert torch._C._dispatch_has_kernel_for_dispatch_key("dglclust::normalized_spmm", "CUDA"), "no CUDA kernel registered"; print("CUDA kernels registered")'
 	PYTHONPATH=build/cuda-lib DGLCLUST_DATA=$(abspath ../shared/datasets) DGLCLUST_PRECISION=fp32 \
-	  $(CUDA_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/test_ops_spmm.py \
+	  $(CUDA_VENV)/bin/python -P -m pytest -q -p no:cacheprovider tests/test_ops_spmm.py \
 	  tests/test_ops_student_t.py tests/test_ops_adagae.py tests/test_ops_property.py

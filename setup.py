@@ -4,7 +4,8 @@
 * CUDA kernels are added when torch is a CUDA build and ``CUDA_HOME`` is found, or when
   ``FORCE_CUDA=1`` is set.
 * A failed or skipped build still installs the pure-python package: the ops then run their
-  torch reference paths and ``dglclust.ops.backend()`` reports ``"reference"``.
+  torch reference paths and ``dglclust.ops.backend()`` reports ``"reference"``
+  (``DGLCLUST_STRICT_BUILD=1`` makes a failed build an error instead).
 """
 from __future__ import annotations
 
@@ -35,7 +36,11 @@ def get_extensions():
     rel = lambda pattern: sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, pattern)))
     sources = rel("csrc/ops/*.cpp") + rel("csrc/cpu/*.cpp")
     use_cuda = _flag("FORCE_CUDA") or (torch.version.cuda is not None and CUDA_HOME is not None)
-    extra_cxx = ["-O3", "-std=c++17", "-fopenmp"]
+    # torch >= 2.14's headers need C++20 (ATen.h: "C++20 or later compatible compiler is
+    # required"); older releases build as C++17
+    major, minor = (int(v) for v in torch.__version__.split("+")[0].split(".")[:2])
+    std = "c++20" if (major, minor) >= (2, 14) else "c++17"
+    extra_cxx = ["-O3", f"-std={std}", "-fopenmp"]
     if os.environ.get("DGLCLUST_NATIVE", "1") != "0" and not use_cuda:
         extra_cxx.append("-march=native")
     # the torch version the extension is compiled against, checked at import (dglclust/ops/_ext.py)
@@ -47,7 +52,7 @@ def get_extensions():
             "dglclust._C",
             sources,
             define_macros=define_macros,
-            extra_compile_args={"cxx": extra_cxx, "nvcc": ["-O3", "--use_fast_math", "-std=c++17"]},
+            extra_compile_args={"cxx": extra_cxx, "nvcc": ["-O3", "--use_fast_math", f"-std={std}"]},
             extra_link_args=["-fopenmp"],
         )
     else:
@@ -74,6 +79,8 @@ def get_cmdclass():
             try:
                 super().run()
             except Exception as exc:  # pragma: no cover - depends on the toolchain
+                if _flag("DGLCLUST_STRICT_BUILD"):
+                    raise
                 print(f"dglclust: building the C++ extension failed ({exc}); "
                       "installing the pure-torch package", file=sys.stderr)
 
@@ -81,6 +88,8 @@ def get_cmdclass():
             try:
                 super().build_extension(ext)
             except Exception as exc:  # pragma: no cover
+                if _flag("DGLCLUST_STRICT_BUILD"):  # make cuda-build: fail loudly
+                    raise
                 print(f"dglclust: building {ext.name} failed ({exc}); "
                       "installing the pure-torch package", file=sys.stderr)
 

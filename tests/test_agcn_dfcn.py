@@ -231,7 +231,10 @@ def kmeans_digits(digits):
 
 @pytest.mark.parametrize("cls,kw", [(AGCNH, AGCN_FAST), (AGCNS, AGCN_FAST), (DFCN, DFCN_FAST)])
 def test_beats_kmeans_on_digits(cls, kw, digits, kmeans_digits):
-    est = cls(n_clusters=10, random_state=0, verbose=False, **kw).fit(digits)
-    ours = evaluate(digits.ndata["label"].numpy(), est.labels_)
-    # KMeans NMI 0.742; these settings gave 0.785-0.868 over seeds 0-3 and fp32/bf16
-    assert ours["nmi"] > kmeans_digits["nmi"] + 0.03, (ours, kmeans_digits)
+    """Median NMI of seeds 0-2 (fp32) above KMeans + 0.03: one seed is a coin toss across CPUs and
+    thread counts. Measured (fp32, one thread): AGCN-H 0.827 / 0.801 / 0.828, AGCN-S 0.820 / 0.804 /
+    0.828, DFCN 0.865 / 0.852 / 0.811; KMeans 0.742."""
+    y = digits.ndata["label"].numpy()
+    nmis = [evaluate(y, cls(n_clusters=10, random_state=s, verbose=False, **kw).fit(digits).labels_)["nmi"]
+            for s in range(3)]
+    assert np.median(nmis) > kmeans_digits["nmi"] + 0.03, (nmis, kmeans_digits)

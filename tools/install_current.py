@@ -37,7 +37,7 @@ def reason() -> str | None:
     if not _ext.extension_loaded():
         return f"the compiled extension is not active ({_ext.load_error()})"
     so = Path(sys.modules["dglclust._C"].__file__)
-    sources = [ROOT / "setup.py", *ROOT.glob("csrc/*/*.cpp"), *ROOT.glob("csrc/*/*.cu"),
+    sources = [ROOT / "setup.py", ROOT / "pyproject.toml", *ROOT.glob("csrc/*/*.cpp"), *ROOT.glob("csrc/*/*.cu"),
                *ROOT.glob("csrc/*/*.h")]
     newer = [p for p in sources if p.stat().st_mtime > so.stat().st_mtime]
     if newer:

@@ -9,7 +9,8 @@ section, and the command.
 Sections: memory bandwidth (STREAM-style probe), normalized_spmm at the target point (n = 1e5,
 degree 10, F = 64) at 1 and 2 threads with its achieved bandwidth against the probe, the spmm grid
 (n 1e4-1e6, degree 10/50, F 16-256), the DEC self-training step (student_t), the AdaGAE graph
-solve, and the SDCN end-to-end epoch (extension vs the torch reference, fp32 and bf16). Each
+solve, the SDCN end-to-end epoch (extension vs the torch reference, fp32 and bf16), and SDCN end to
+end against the official code (../shared/peers/sdcn, same seed and threads). Each
 benchmark writes its own report (bench/results_<name>.md); this script assembles them.
 """
 from __future__ import annotations
@@ -74,6 +75,8 @@ def sections(quick: bool):
         ("adagae", [py, f"{b}/bench_adagae.py", *(["--quick", "--no-memory"] if quick else [])]),
         ("e2e", [py, f"{b}/bench_e2e.py", "--datasets", "acm" if quick else "acm,usps",
                  "--epochs", "10" if quick else "20"]),
+        ("vs_official", [py, f"{b}/bench_vs_official.py", "--dataset", "acm", "--seeds", "0",
+                         "--threads", "2"]),
     ]
 
 

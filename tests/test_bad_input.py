@@ -207,3 +207,12 @@ def test_errors_doc_is_current():
     spec.loader.exec_module(mod)
     assert (root / "docs" / "errors.md").read_text() == mod.render(), \
         "docs/errors.md is stale: run python tools/make_errors_doc.py"
+
+
+def test_from_arrays_copies_the_callers_features():
+    """Editing g.ndata['feat'] used to change the caller's array (it was a view)."""
+    for x in (X.copy(), torch.from_numpy(X.copy())):
+        before = np.array(x, copy=True)
+        g = from_arrays(x, knn=3)
+        g.ndata["feat"][0, 0] = 123.0
+        np.testing.assert_array_equal(np.asarray(x), before)

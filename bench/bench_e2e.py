@@ -78,7 +78,7 @@ def main(argv=None):
              "|---|---|---|---|---|---|"]
     lines += [f"| {d} | {b} | {p} | {m:.0f} | {s:.1f} | {r:.0f} |" for d, b, p, m, s, r in rows]
     cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
-    header = (f"Machine: {cpu}, {os.cpu_count()} cores, OMP_NUM_THREADS={os.environ.get("OMP_NUM_THREADS", "default")}; loadavg at end "
+    header = (f"Machine: {cpu}, {os.cpu_count()} cores, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'default')}; loadavg at end "
               f"{os.getloadavg()}; {time.strftime('%Y-%m-%d')}\n\n"
               f"Command: `python bench/bench_e2e.py --datasets {args.datasets} --epochs {args.epochs}`\n")
     text = header + "\n" + "\n".join(lines) + "\n"

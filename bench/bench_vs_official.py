@@ -79,6 +79,8 @@ def main(argv=None):
             acc = (rec.get("metrics") or {}).get("acc")
             details = (f"pretraining {rec.get('pretrain_time_s', 0):.1f} s, fit {rec.get('fit_time_s', 0):.1f} s, "
                        f"precision {rec.get('precision')}")
+        if isinstance(acc, (int, float)) and acc <= 1.0:
+            acc = 100.0 * acc  # the official runner reports fractions
         acc_s = f"{acc:.2f}" if isinstance(acc, (int, float)) else str(acc)
         lines.append(f"| {name} | {seed} | {wall:.1f} | {official[seed] / wall:.2f}x | {acc_s} | {details} |")
     body = "\n".join(lines) + "\n\nOfficial runner output (last run): `" + json.dumps(rows[0][3])[:600] + "`\n"

@@ -33,6 +33,7 @@ dgl = import_dgl()
 EXPECTED = {  # name: (nodes, features, classes)
     "acm": (3025, 1870, 3),
     "dblp": (4057, 334, 4),
+    "dblp-sdcn": (4057, 334, 4),
     "citeseer": (3327, 3703, 6),
     "citeseer-dgl": (3327, 3703, 6),
     "usps": (9298, 256, 10),
@@ -177,6 +178,22 @@ def test_dblp_equals_sdcn_format(shared_data_dir):
     assert g.num_edges() == 2 * 3528
     assert np.array_equal(g.ndata["label"].numpy(), np.loadtxt(ref / "data/dblp_label.txt", dtype=np.int64))
     assert np.array_equal(g.ndata["feat"].numpy(), read_matrix(ref / "data/dblp.txt").astype(np.float32))
+
+
+def test_dblp_sdcn_order_equals_sdcn_files(shared_data_dir):
+    """`dblp-sdcn` (DCRN's dblp.zip, checksum-verified) is SDCN's DBLP in SDCN's node order: labels
+    and graph equal SDCN's own files; the features are the same rows as `dblp` (MAGNN order)."""
+    g = load("dblp-sdcn", shared_data_dir)[0]
+    assert (g.num_nodes(), g.ndata["feat"].shape[1], g.num_edges()) == (4057, 334, 2 * 3528)
+    assert np.array_equal(g.ndata["label"].numpy(),
+                          np.loadtxt(shared_data_dir / "sdcn/data/dblp_label.txt", dtype=np.int64))
+    assert graph_pairs(g) == file_pairs(shared_data_dir / "sdcn/graph/dblp_graph.txt")
+    check_graph(g)
+    magnn = load("dblp", shared_data_dir)[0].ndata["feat"].numpy()
+    rows = lambda a: sorted(map(bytes, np.ascontiguousarray(a).view(np.uint8).reshape(a.shape[0], -1)))
+    assert rows(g.ndata["feat"].numpy()) == rows(magnn)
+    assert fetch("dcrn/dblp.zip", data_dir=shared_data_dir).name == "dblp.zip"
+    assert FILES["dcrn/dblp.zip"].sha256 == _files.sha256_file(shared_data_dir / "dcrn/dblp.zip")
 
 
 def test_citeseer_equals_sdcn_files(shared_data_dir):
@@ -438,3 +455,12 @@ def test_same_size_same_mtime_edit_is_caught_when_the_cache_is_rebuilt(shared_da
     np.testing.assert_array_equal(load_dataset("acm", data_dir=data)[0].ndata["label"], g.ndata["label"])
     with pytest.raises(ChecksumMismatchError, match=r"acm_label\.txt"):
         load_dataset("acm", data_dir=data, force_reload=True)
+
+
+def test_dblp_sdcn_takes_the_dblp_settings_and_paper_numbers():
+    from dglclust.cluster import DFCN
+    from dglclust.configs import paper_numbers
+
+    assert DFCN.from_config("dblp-sdcn").params_ == DFCN.from_config("dblp").params_
+    assert DFCN.from_config("dblp-sdcn").params_["pca_dim"] == 50
+    assert paper_numbers("sdcn", "dblp-sdcn")["acc"] == paper_numbers("sdcn", "dblp")["acc"] == 68.05

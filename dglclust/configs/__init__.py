@@ -16,7 +16,18 @@ from importlib import resources
 
 import yaml
 
-__all__ = ["load_config", "paper_numbers", "available_configs"]
+__all__ = ["load_config", "paper_numbers", "available_configs", "DATASET_ALIASES"]
+
+#: datasets that are another node order of a benchmark dataset: they take that dataset's paper
+#: settings and paper numbers unless a config names them itself
+DATASET_ALIASES = {"dblp-sdcn": "dblp"}
+
+
+def _dataset_key(table: dict, dataset: str) -> str:
+    dataset = dataset.lower()
+    if dataset in table:
+        return dataset
+    return DATASET_ALIASES.get(dataset, dataset)
 
 
 @functools.lru_cache(maxsize=None)
@@ -68,7 +79,7 @@ def load_config(model: str, dataset: str | None = None) -> dict:
     data = _read(model.lower())
     cfg = copy.deepcopy(data["defaults"])
     if dataset is not None:
-        cfg.update(copy.deepcopy(data["datasets"].get(dataset.lower(), {}) or {}))
+        cfg.update(copy.deepcopy(data["datasets"].get(_dataset_key(data["datasets"], dataset), {}) or {}))
     return cfg
 
 
@@ -78,7 +89,7 @@ def paper_numbers(model: str, dataset: str) -> dict | None:
         paper = _read(model.lower())["paper"]
     except KeyError:
         return None
-    row = paper.get(dataset.lower())
+    row = paper.get(_dataset_key(paper, dataset))
     if not row:
         return None
     out = dict(row)

@@ -113,6 +113,10 @@ for _path, _url, _sha, _size in [
      "22e0054e320508c38f3f65ff57dc6cbee231fe20e75a957b6f9de18f339b3c0d", 485523),
     ("dblp_magnn/original/node_types.npy", f"{_MAGNN}/node_types.npy",
      "a4fda13751620b2843502178dd0ffc666dd871eaac9314a042c1f340f610d41b", 104640),
+    # --- DBLP in SDCN node order (DCRN repository; labels/graph identical to SDCN's files) ---
+    ("dcrn/dblp.zip",
+     "https://raw.githubusercontent.com/yueliu1999/DCRN/189f6f389a3e4f13d4b855b0d1035560238ecbf8/dataset/dblp.zip",
+     "5aef3f949f3475f1b238d31a92103af3aa9a82f990b4adee44115527260c74d3", 207943),
     # --- CiteSeer, Planetoid raw files (Kipf's gcn repo), in DGL's raw layout ---
     ("dgl/citeseer_d6836239/ind.citeseer.x", f"{_KIPF}/ind.citeseer.x",
      "d20de19150741e555de0ed037195630fc194114ebc7fd72ced62810148aa22f6", 31087),

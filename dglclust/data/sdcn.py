@@ -15,7 +15,7 @@ import numpy as np
 from .base import ClusteringDataset
 from .registry import register_dataset
 
-__all__ = ["ACM", "DBLP", "CiteSeer", "USPS"]
+__all__ = ["ACM", "DBLP", "DBLPSDCN", "CiteSeer", "USPS"]
 
 
 def _read_labels(path) -> np.ndarray:
@@ -117,6 +117,46 @@ class DBLP(ClusteringDataset):
             "edges": (apa.row.astype(np.int64), apa.col.astype(np.int64)),
             "num_classes": 4,
         }
+
+
+@register_dataset(
+    "dblp-sdcn",
+    nodes=4057,
+    features=334,
+    classes=4,
+    source="DCRN dataset/dblp.zip (dblp_feat.npy, dblp_label.npy, dblp_adj.npy): SDCN's DBLP in "
+    "SDCN node order",
+    description="DBLP authors, bag-of-words features, co-author graph, 4 research areas "
+    "(SDCN node order; the same data as `dblp` in another order)",
+)
+class DBLPSDCN(ClusteringDataset):
+    """DBLP in SDCN's node order: 4057 authors, 334 binary features, 4 classes, 3528 undirected
+    co-author edges, from DCRN's ``dblp.zip``; labels equal SDCN's ``data/dblp_label.txt`` and the
+    graph SDCN's ``graph/dblp_graph.txt``. The same dataset as ``dblp`` (MAGNN's node order)."""
+
+    name_ = "dblp-sdcn"
+    version = 1
+    _ZIP = "dcrn/dblp.zip"
+
+    def __init__(self, data_dir=None, force_reload=False, verbose=False, transform=None):
+        super().__init__(data_dir, {}, force_reload, verbose, transform)
+
+    def raw_files(self):
+        return [self._ZIP]
+
+    def build(self, paths):
+        import io
+        import zipfile
+
+        with zipfile.ZipFile(paths[self._ZIP]) as zf:
+            def member(name):
+                return np.load(io.BytesIO(zf.read(name)), allow_pickle=False)
+
+            feat = member("dblp_feat.npy").astype(np.float32)
+            labels = member("dblp_label.npy").astype(np.int64).reshape(-1)
+            src, dst = np.nonzero(member("dblp_adj.npy"))
+        return {"features": feat, "labels": labels,
+                "edges": (src.astype(np.int64), dst.astype(np.int64)), "num_classes": 4}
 
 
 def _load_pickle(path):

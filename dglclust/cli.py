@@ -324,9 +324,7 @@ def cmd_fit(args, argv):
         print(f"DBI {est.dbi_:.4f} (Davies-Bouldin index of the embedding, lower is better)")
     print(f"wall time {fit_time:.2f} s")
     if args.save_model:
-        from dglclust.utils import atomic_write  # noqa: F401  (save() writes atomically)
-
-        est.save(args.save_model)
+        est.save(args.save_model)  # atomically
         print(f"wrote {args.save_model} (load with {type(est).__name__}.load)")
     if args.out:
         _write_fit_record(args, argv, est, model, dataset, metrics, final_epoch, fit_time,
@@ -340,7 +338,7 @@ def _write_fit_record(args, argv, est, model, dataset, metrics, final_epoch, fit
 
     import numpy as np
 
-    from dglclust.utils import atomic_write
+    from dglclust.utils import atomic_write, jsonable
 
     def pct(entry):
         return {k: (100.0 * float(v) if k in METRICS and v is not None else v)
@@ -348,6 +346,7 @@ def _write_fit_record(args, argv, est, model, dataset, metrics, final_epoch, fit
 
     json_path, labels_path, emb_path = _out_paths(args.out)
     labels = np.asarray(est.labels_, dtype=np.int64)
+    n_found = int(np.unique(labels).size)
     with atomic_write(labels_path, newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["node", "cluster"])
@@ -364,8 +363,8 @@ def _write_fit_record(args, argv, est, model, dataset, metrics, final_epoch, fit
     record = {
         "model": model, "dataset": dataset, "seed": args.seed, "device": args.device,
         "metric_units": "percent", "metrics": metrics, "final_epoch": final_epoch,
-        "n_clusters": int(getattr(est, "n_clusters_", len(np.unique(labels)))),
-        "n_clusters_found": int(len(np.unique(labels))),
+        "n_clusters": int(getattr(est, "n_clusters_", n_found)),
+        "n_clusters_found": n_found,
         "dbi": getattr(est, "dbi_", None),
         "fit_time_s": fit_time, "pretrain_time_s": getattr(est, "pretrain_time_", None),
         "pretrained_from_cache": getattr(est, "pretrain_cached_", None),
@@ -378,7 +377,7 @@ def _write_fit_record(args, argv, est, model, dataset, metrics, final_epoch, fit
         "command": _command(argv),
     }
     with atomic_write(json_path) as fh:  # written last: the record names the files it describes
-        json.dump(record, fh, indent=2, default=_r._jsonable)
+        json.dump(record, fh, indent=2, default=jsonable)
         fh.write("\n")
     print(f"wrote {json_path}, {labels_path}" + (f", {emb_path}" if args.save_embedding else ""))
 

@@ -294,18 +294,6 @@ def machine_info(device=None):
     return info
 
 
-def _jsonable(obj):
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, (set, tuple)):
-        return list(obj)
-    if hasattr(obj, "tolist"):  # torch tensors
-        return obj.tolist()
-    return str(obj)
-
-
 def _safe_params(est):
     try:
         params = dict(est.get_params())
@@ -451,7 +439,7 @@ def write_results(result, out):
     import hashlib
     import io
 
-    from dglclust.utils import atomic_write
+    from dglclust.utils import atomic_write, jsonable
 
     json_path, csv_path = output_paths(out, result["model"], result["dataset"])
     columns = list(CSV_COLUMNS)
@@ -468,7 +456,7 @@ def write_results(result, out):
     result["csv_rows"] = len(result["rows"])
     result["csv_sha256"] = hashlib.sha256(text.encode()).hexdigest()
     with atomic_write(json_path) as fh:
-        json.dump(result, fh, indent=2, default=_jsonable)
+        json.dump(result, fh, indent=2, default=jsonable)
         fh.write("\n")
     return json_path, csv_path
 

@@ -6,7 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write", "remove_stale_temp_files", "data_dir", "cache_dir", "torch_rng_scope"]
+__all__ = ["atomic_write", "remove_stale_temp_files", "data_dir", "cache_dir", "torch_rng_scope",
+           "jsonable"]
 
 _PKG_ROOT = Path(__file__).resolve().parent
 
@@ -33,6 +34,20 @@ def atomic_write(path, mode="w", **kwargs):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def jsonable(obj):
+    """``default=`` for ``json.dump``: numpy scalars and arrays, torch tensors, sets and tuples as
+    plain JSON values; anything else as its ``str``."""
+    import numpy as np
+
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, (set, tuple)):
+        return list(obj)
+    if hasattr(obj, "tolist"):  # numpy arrays, torch tensors
+        return obj.tolist()
+    return str(obj)
 
 
 def _umask() -> int:

@@ -18,9 +18,9 @@ from sklearn.base import BaseEstimator, ClusterMixin
 
 from .. import configs
 from ..configs.validate import InvalidParameterError, validate_params
-from ..graph.build import MAX_FEATURE_ABS, check_feature_scale  # noqa: F401
+from ..graph.build import check_feature_scale
 from ..train import resolve_device
-from ..utils import torch_rng_scope
+from ..utils import jsonable, torch_rng_scope
 
 
 def argmax_labels(t: torch.Tensor) -> np.ndarray:
@@ -87,8 +87,8 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
             raise TypeError(f"{type(self).__name__} got unexpected hyperparameter(s) {unknown}; "
                             f"valid ones: {sorted(defaults)}")
         validate_params(type(self).__name__, {"n_clusters": n_clusters, "random_state": random_state,
-                                              "device": device, "verbose": verbose}, defaults)
-        validate_params(type(self).__name__, hyperparameters, defaults)
+                                              "device": device, "verbose": verbose, **hyperparameters},
+                        defaults)
         self.n_clusters = n_clusters
         self.random_state = random_state
         self.device = device
@@ -114,9 +114,6 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
             else:
                 self.hyperparameters[k] = v
         return self
-
-    def __sklearn_clone__(self):
-        return type(self)(**{k: v for k, v in self.get_params().items()})
 
     @property
     def params_(self) -> dict:
@@ -297,16 +294,12 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         module = getattr(self, "module_", None)
         blob = {
             "format": _FORMAT, "format_version": _FORMAT_VERSION, "estimator": self.name,
-            "class": type(self).__name__, "params_json": json.dumps(params, default=_json_default),
-            "meta_json": json.dumps(meta, default=_json_default), "arrays": arrays,
+            "class": type(self).__name__, "params_json": json.dumps(params, default=jsonable),
+            "meta_json": json.dumps(meta, default=jsonable), "arrays": arrays,
             "state_dict": None if module is None else {k: v.detach().cpu() for k, v in module.state_dict().items()},
         }
-        import io
-
-        buf = io.BytesIO()
-        torch.save(blob, buf)
         with atomic_write(path, "wb") as fh:
-            fh.write(buf.getvalue())
+            torch.save(blob, fh)
         return path
 
     @classmethod
@@ -396,16 +389,6 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         centers, labels, inertia = kmeans_init(z, self.n_clusters_, int(params.get("n_init", 20)), seed)
         self.kmeans_inertia_ = inertia
         return centers, labels
-
-
-def _json_default(obj):
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, (np.ndarray, torch.Tensor)):
-        return obj.tolist()
-    if isinstance(obj, (set, tuple)):
-        return list(obj)
-    return str(obj)
 
 
 def check_collapse(owner: str, labels, n_clusters: int, stacklevel: int = 2):

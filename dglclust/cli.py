@@ -154,6 +154,9 @@ def build_parser():
     r.add_argument("--overwrite", action="store_true",
                    help="replace an existing result in --out (by default a complete result is "
                         "kept and an interrupted one with the same settings is resumed)")
+    r.add_argument("--no-baselines", action="store_true",
+                   help="skip the trivial baselines (KMeans on the features and on propagated "
+                        "features, same seeds) that are otherwise reported beside the model")
     r.add_argument("--verbose", action="store_true", help="per-epoch progress of every fit")
     r.add_argument("--quiet", action="store_true", help="no per-run lines, only the tables")
 
@@ -436,7 +439,7 @@ def cmd_reproduce(args, argv):
                 res = _r.reproduce(m, d, runs=args.runs, seed0=args.seed0, device=args.device,
                                    overrides=overrides, out=args.out, verbose=args.verbose,
                                    graph=graphs[d], command=_command(argv), log=log,
-                                   overwrite=args.overwrite)
+                                   overwrite=args.overwrite, baselines=not args.no_baselines)
             except Exception as exc:  # noqa: BLE001 - keep going with the other combinations
                 if not multi:
                     raise

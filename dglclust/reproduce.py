@@ -320,6 +320,7 @@ def reproduce(
     command=None,
     log=print,
     overwrite=False,
+    baselines=True,
 ):
     """Fit ``model`` on ``dataset`` for seeds ``seed0 .. seed0 + runs - 1``.
 
@@ -382,11 +383,33 @@ def reproduce(
             )
         if out is not None:
             write_results(result, out)
+    if baselines and model not in _baseline_names() and not result.get("baselines"):
+        result["baselines"] = run_baselines(dataset, graph, result["seeds"], device=device, log=log)
     result["complete"] = True
     result["finished"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     if out is not None:
         result["files"] = [str(p) for p in write_results(result, out)]
     return result
+
+
+def _baseline_names():
+    from .cluster import BASELINES
+
+    return BASELINES
+
+
+def run_baselines(dataset, graph, seeds, device=None, log=print):
+    """The trivial baselines on ``seeds``: ``{name: {"summary": final-metric stats, "rows"}}``."""
+    out = {}
+    for name in _baseline_names():
+        rows = [run_one(name, dataset, graph, s, device=device)[0] for s in seeds]
+        keep = ("seed", *METRICS, "fit_time_s")
+        out[name] = {"summary": summarize(rows)["final"], "rows": [{k: r[k] for k in keep} for r in rows]}
+        if log is not None:
+            st = out[name]["summary"]
+            log(f"[baseline {name}/{dataset}] " + "  ".join(
+                f"{k.upper()} {_pm(st[k])}" for k in METRICS))
+    return out
 
 
 def output_paths(out, model, dataset):
@@ -505,6 +528,9 @@ def format_table(result):
     rows = [
         [k.upper(), _pm(s["final"][k]), _paper_cell(paper, k), _pm(best.get(k))] for k in METRICS
     ]
+    for name, b in (result.get("baselines") or {}).items():
+        rows.append([f"{name} (baseline) ACC", _pm(b["summary"]["acc"]), "", ""])
+        rows.append([f"{name} (baseline) NMI", _pm(b["summary"]["nmi"]), "", ""])
     lines = [title, _render(headers, rows)]
     lines.append(f"wall time per run (fit_time_): {_pm(s['fit_time_s'])} s")
     if s.get("peak_rss_mb") is not None:

@@ -23,3 +23,17 @@ def shared_data_dir() -> Path:
             "(default ../shared/datasets next to the checkout)"
         )
     return d
+
+
+@pytest.fixture
+def private_cache(tmp_path_factory, monkeypatch):
+    """Pretrained weights cached under the test session's temporary folder, not the user's."""
+    monkeypatch.setenv("DGLCLUST_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture(scope="module")
+def digits_graph():
+    """The embedded default dataset (scikit-learn digits with its kNN graph)."""
+    from dglclust.data import load_dataset
+
+    return load_dataset("digits")[0]

@@ -7,6 +7,7 @@ from .adagae import AdaGAE
 from .caegcn import CaEGCN
 from .gae import DAEGC, GAE, VGAE
 from .gfdc import GFDC
+from .baselines import KMeansFeatures, KMeansPropagated
 
 ESTIMATORS = {
     "ae": AEKMeans,
@@ -23,7 +24,12 @@ ESTIMATORS = {
     "vgae": VGAE,
     "daegc": DAEGC,
     "gfdc": GFDC,
+    "kmeans": KMeansFeatures,
+    "kmeans-prop": KMeansPropagated,
 }
+
+#: the trivial baselines ``reproduce`` reports beside every model (see :mod:`.baselines`)
+BASELINES = ("kmeans", "kmeans-prop")
 
 
 def get_estimator(name: str):
@@ -34,4 +40,5 @@ def get_estimator(name: str):
         raise KeyError(f"unknown model {name!r}; available: {sorted(ESTIMATORS)}") from None
 
 
-__all__ = ["BaseClusterer", "check_graph", "ESTIMATORS", "get_estimator", "AEKMeans", "DEC", "IDEC", "SDCN", "GFDC"]
+__all__ = ["BaseClusterer", "check_graph", "ESTIMATORS", "get_estimator", "AEKMeans", "DEC", "IDEC", "SDCN", "GFDC",
+           "KMeansFeatures", "KMeansPropagated", "BASELINES"]

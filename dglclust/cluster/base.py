@@ -344,13 +344,27 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         return est
 
     # -- helpers shared by the AE-based estimators -----------------------------------------
-    def _pretrain_ae(self, ae, x, params, seed, tag="ae"):
+    def _pretrain_ae(self, ae, x, params, seed, tag="ae", embed=None):
+        """Pretrain ``ae`` (cached). With ``pretrain_restarts > 1`` the restart kept is the best by
+        ``start_select``: ``"loss"`` (reconstruction) or a label-free score of KMeans on the
+        embedding ``embed()`` (default ``ae.encode(x)[-1]``), see :mod:`dglclust.train.select`."""
         from ..train import pretrain_autoencoder
+        from ..train.select import partition_scores
+
+        select_by = str(params.get("start_select", "loss"))
+        embed = embed or (lambda: ae.encode(x)[-1])
+
+        def select(_module):
+            with self._autocast():
+                z = embed().float()
+            _, labels, _ = self._kmeans_raw(z, params, seed)
+            return partition_scores(z, labels, seed)
 
         info = pretrain_autoencoder(
             ae, x, epochs=int(params["pretrain_epochs"]), batch_size=int(params["pretrain_batch_size"]),
             lr=float(params["pretrain_lr"]), seed=seed, restarts=int(params.get("pretrain_restarts", 1)),
-            tag=tag, verbose=bool(self.verbose), precision=self.precision_)
+            tag=tag, verbose=bool(self.verbose), precision=self.precision_,
+            select=None if select_by == "loss" else select, select_by=select_by)
         self.pretrain_time_ = info["seconds"]
         self.pretrain_info_ = info
         return info
@@ -370,7 +384,8 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         self.embedding_ = out[embedding].detach().cpu().numpy()
         self.soft_assignments_ = out[soft or key].detach().cpu().numpy()
         self.cluster_centers_ = module.centers.detach().cpu().numpy()
-        self.n_iter_ = int(trainer.epochs)
+        self.n_iter_ = int(trainer.epochs if trainer.stopped_epoch is None else trainer.stopped_epoch)
+        self.stopped_epoch_ = trainer.stopped_epoch
 
     def _init_centers(self, module, embed, params, seed):
         """KMeans initialization of a self-training model: ``embed()`` runs without gradients under
@@ -383,12 +398,23 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
             module.centers.copy_(centers)
         return z, labels
 
-    def _kmeans(self, z, params, seed):
+    def _kmeans_raw(self, z, params, seed):
         from ..train import kmeans_init
 
-        centers, labels, inertia = kmeans_init(z, self.n_clusters_, int(params.get("n_init", 20)), seed)
+        return kmeans_init(z, self.n_clusters_, int(params.get("n_init", 20)), seed)
+
+    def _kmeans(self, z, params, seed):
+        centers, labels, inertia = self._kmeans_raw(z, params, seed)
         self.kmeans_inertia_ = inertia
         return centers, labels
+
+    @staticmethod
+    def _stop_rule(params) -> dict:
+        """SelfTrainer arguments of the stop rule: ``stop`` ("fixed": all ``epochs``; "labels":
+        DEC's label-change rule), ``stop_tol``, ``stop_patience``, ``stop_min_epochs``."""
+        return {"stop": str(params.get("stop", "fixed")), "tol": float(params.get("stop_tol", 1e-3)),
+                "patience": int(params.get("stop_patience", 1)),
+                "min_epochs": int(params.get("stop_min_epochs", 0))}
 
 
 def check_collapse(owner: str, labels, n_clusters: int, stacklevel: int = 2):

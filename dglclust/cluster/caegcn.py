@@ -127,7 +127,8 @@ class CaEGCN(BaseClusterer):
         n, k = x.shape[0], self.n_clusters_
         module = build_module(x.shape[1], k, n, params).to(x.device)
         # same tag as the other AE-based models: an identical AE + settings shares the cached weights
-        self._pretrain_ae(module.cae, x, params, seed, tag="ae")
+        self._pretrain_ae(module.cae, x, params, seed, tag="ae",
+                          embed=lambda: module.content(x)[module.t_layer - 1])
         target = target_coo(graph, add_self_loops=bool(params["recon_self_loops"]), norm="none",
                             device=x.device)
         tile = int(params["tile"])
@@ -167,8 +168,8 @@ class CaEGCN(BaseClusterer):
         trainer = SelfTrainer(module.parameters(), forward, loss_fn, lambda out: argmax_labels(out[key]),
                               epochs=int(params["epochs"]), lr=float(params["lr"]),
                               update_interval=int(params["update_interval"]), target_fn=target_fn,
-                              y_true=y, verbose=bool(self.verbose), desc="CaEGCN")
+                              y_true=y, verbose=bool(self.verbose), desc="CaEGCN", **self._stop_rule(params))
         out = trainer.run()
         self._store_self_training(module, trainer, out, key, "logits")
         self.train_time_ = trainer.seconds
-        self.epoch_time_ = trainer.seconds / max(int(params["epochs"]), 1)
+        self.epoch_time_ = trainer.seconds / max(self.n_iter_, 1)

@@ -126,7 +126,7 @@ class DFCN(BaseClusterer):
         trainer = SelfTrainer(module.parameters(), forward, loss_fn, predict, epochs=int(params["epochs"]),
                               lr=float(params["lr"]), update_interval=int(params["update_interval"]),
                               y_true=y, eval_every=int(params["eval_every"]), verbose=bool(self.verbose),
-                              target_fn=target_fn, desc="DFCN")
+                              target_fn=target_fn, desc="DFCN", **self._stop_rule(params))
         out = trainer.run()
         self.module_ = module
         self.history_ = trainer.history
@@ -134,4 +134,5 @@ class DFCN(BaseClusterer):
         self.embedding_ = out["z"].cpu().numpy()
         self.soft_assignments_ = out["q"].cpu().numpy()
         self.cluster_centers_ = module.centers.detach().cpu().numpy()
-        self.n_iter_ = int(params["epochs"])
+        self.n_iter_ = int(params["epochs"] if trainer.stopped_epoch is None else trainer.stopped_epoch)
+        self.stopped_epoch_ = trainer.stopped_epoch

@@ -88,7 +88,7 @@ class _DECBase(BaseClusterer):
         trainer = SelfTrainer(train_params, forward, loss_fn,
                               lambda out: argmax_labels(out["q"]), epochs=int(params["epochs"]),
                               lr=float(params["lr"]), update_interval=int(params["update_interval"]),
-                              y_true=y, verbose=bool(self.verbose), desc=type(self).__name__)
+                              y_true=y, verbose=bool(self.verbose), desc=type(self).__name__, **self._stop_rule(params))
         out = trainer.run()
         self._store_self_training(module, trainer, out, "q", "z")
 
@@ -161,6 +161,6 @@ class SDCN(BaseClusterer):
         trainer = SelfTrainer(module.parameters(), forward, loss_fn,
                               lambda out: argmax_labels(out[key]), epochs=int(params["epochs"]),
                               lr=float(params["lr"]), update_interval=int(params["update_interval"]),
-                              y_true=y, verbose=bool(self.verbose), desc=type(self).__name__)
+                              y_true=y, verbose=bool(self.verbose), desc=type(self).__name__, **self._stop_rule(params))
         out = trainer.run()
         self._store_self_training(module, trainer, out, key, "z", soft="pred")

@@ -162,6 +162,6 @@ class DAEGC(_GraphAEBase):
         trainer = SelfTrainer(module.parameters(), forward, loss_fn, lambda out: argmax_labels(out["q"]),
                               epochs=int(params["epochs"]), lr=float(params["lr"]), weight_decay=wd,
                               update_interval=int(params["update_interval"]), y_true=y,
-                              verbose=bool(self.verbose), desc="DAEGC")
+                              verbose=bool(self.verbose), desc="DAEGC", **self._stop_rule(params))
         out = trainer.run()
         self._store_self_training(module, trainer, out, "q", "z")

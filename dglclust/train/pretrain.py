@@ -87,38 +87,60 @@ def _train_once(module, x, epochs, batch_size, lr, seed, verbose, desc, precisio
 def pretrain_autoencoder(module: nn.Module, x: torch.Tensor, *, epochs: int = 30, batch_size: int = 256,
                          lr: float = 1e-3, seed: int = 0, restarts: int = 1, cache: bool = True,
                          tag: str = "ae", verbose: bool = False,
-                         precision: str = "fp32") -> dict:
+                         precision: str = "fp32", select=None, select_by: str = "loss") -> dict:
     """Pretrain ``module`` (``module(x)`` returns ``x_hat`` or ``(x_hat, ...)``) with MSE, Adam,
     shuffled mini-batches. With ``restarts > 1`` it trains from several seeds and keeps the run with
-    the lowest full-data reconstruction loss (an unsupervised selection rule). Weights are cached in
+    the best value of ``select_by`` (:data:`dglclust.train.select.HIGHER_IS_BETTER`): ``"loss"``, the
+    full-data reconstruction loss, or a score that ``select(module) -> dict`` computes from the
+    trained module (e.g. the silhouette of KMeans on its embedding); all are label-free. The
+    scores of every restart are returned in ``"restarts"``. Weights are cached in
     ``cache_dir()/pretrain/<hash>.pt``. ``precision="bf16"`` runs the products under bf16 autocast
     (fp32 master weights). Returns ``{"loss", "seconds", "cached", "path"}``."""
+    from .select import HIGHER_IS_BETTER
+
     if epochs < 0 or batch_size < 1 or restarts < 1:
         raise ValueError(f"invalid pretraining settings: epochs={epochs}, batch_size={batch_size}, restarts={restarts}")
+    if select_by not in HIGHER_IS_BETTER:
+        raise ValueError(f"select_by must be one of {sorted(HIGHER_IS_BETTER)}, got {select_by!r}")
+    if select_by != "loss" and select is None and restarts > 1:
+        raise ValueError(f"select_by={select_by!r} needs a select(module) function that computes it")
+    if restarts == 1:
+        select_by = "loss"  # nothing to choose from
     arch = [(n, tuple(p.shape)) for n, p in module.state_dict().items()]
     key = fingerprint(x, arch, {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": int(seed),
                                 "restarts": restarts, "tag": tag, "v": _VERSION, "dtype": str(x.dtype),
-                                "precision": precision})
+                                "precision": precision, "select_by": select_by})
     path = cache_dir() / "pretrain" / f"{tag}-{key[:24]}.pt"
     if cache and path.exists():
         try:
             blob = torch.load(path, map_location=x.device, weights_only=True)
             module.load_state_dict(blob["state"])
-            return {"loss": float(blob["loss"]), "seconds": 0.0, "cached": True, "path": str(path)}
+            return {"loss": float(blob["loss"]), "seconds": 0.0, "cached": True, "path": str(path),
+                    "restarts": list(blob.get("restarts", [])), "chosen": int(blob.get("chosen", 0))}
         except Exception:
             pass  # unreadable cache entry: retrain and overwrite
     t0 = time.perf_counter()
-    best = None
+    best, scores, sign = None, [], 1.0 if HIGHER_IS_BETTER[select_by] else -1.0
     for r in range(restarts):
         loss = _train_once(module, x, epochs, batch_size, lr, int(seed) * 1000 + r, verbose,
                            desc=f"pretrain {tag} ({r + 1}/{restarts})", precision=precision)
-        if best is None or loss < best[0]:
-            best = (loss, {k: v.detach().clone() for k, v in module.state_dict().items()})
-    module.load_state_dict(best[1])
+        row = {"restart": r, "loss": float(loss)}
+        if select is not None and restarts > 1:
+            with torch.no_grad():
+                row.update(select(module))
+        scores.append(row)
+        value = sign * row[select_by]
+        if best is None or value > best[0]:
+            best = (value, r, {k: v.detach().clone() for k, v in module.state_dict().items()})
+    _, chosen, state = best
+    module.load_state_dict(state)
     seconds = time.perf_counter() - t0
+    loss = scores[chosen]["loss"]
     if cache:
         buf = io.BytesIO()
-        torch.save({"state": {k: v.cpu() for k, v in best[1].items()}, "loss": best[0]}, buf)
+        torch.save({"state": {k: v.cpu() for k, v in state.items()}, "loss": loss, "restarts": scores,
+                    "chosen": chosen}, buf)
         with atomic_write(path, "wb") as fh:
             fh.write(buf.getvalue())
-    return {"loss": best[0], "seconds": seconds, "cached": False, "path": str(path)}
+    return {"loss": loss, "seconds": seconds, "cached": False, "path": str(path), "restarts": scores,
+            "chosen": chosen}

@@ -4,6 +4,12 @@ One forward pass per epoch: the target distribution P is computed from the same 
 that is then differentiated (the official codes run a second, identical forward for it).
 Metrics logged at epoch ``e`` describe the parameters *before* that epoch's update; a final
 evaluation after the last update gives the reported (final-epoch) predictions.
+
+Every history row carries ``changed``: the fraction of nodes whose hard label differs from the
+previous row's (label-free; no ground truth is read). ``stop="labels"`` ends training at the first
+epoch ``e >= min_epochs`` where ``changed < tol`` held for ``patience`` consecutive epochs (DEC's
+original rule, Xie et al. 2016, Sec. 3.1.3, with a patience), and reports that epoch's predictions;
+``stop="fixed"`` trains all ``epochs`` (the papers' recipe).
 """
 from __future__ import annotations
 
@@ -35,7 +41,13 @@ class SelfTrainer:
     def __init__(self, params, forward: Callable, loss_fn: Callable, predict: Callable, *,
                  epochs: int, lr: float, update_interval: int = 1, target_fn: Callable | None = None,
                  weight_decay: float = 0.0, y_true=None, eval_every: int = 1, verbose: bool = False,
-                 desc: str = "train", optimizer=None):
+                 desc: str = "train", optimizer=None, stop: str = "fixed", tol: float = 1e-3,
+                 patience: int = 1, min_epochs: int = 0):
+        if stop not in ("fixed", "labels"):
+            raise ValueError(f"stop must be 'fixed' or 'labels', got {stop!r}")
+        if not 0.0 <= tol <= 1.0 or patience < 1 or min_epochs < 0:
+            raise ValueError(f"invalid stop rule: tol={tol} (in [0, 1]), patience={patience} (>= 1), "
+                             f"min_epochs={min_epochs} (>= 0)")
         if epochs < 0:
             raise ValueError(f"epochs must be >= 0, got {epochs}")
         if update_interval < 1:
@@ -46,20 +58,41 @@ class SelfTrainer:
         self.optimizer = optimizer or torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
         self.y_true, self.eval_every = y_true, max(int(eval_every), 1)
         self.verbose, self.desc = verbose, desc
+        self.stop, self.tol, self.patience, self.min_epochs = stop, float(tol), int(patience), int(min_epochs)
         self.history: list[dict] = []
+        self.stopped_epoch: int | None = None
+        self._prev_labels = None
+        self._calm = 0
 
-    def _record(self, epoch: int, out, loss=None, parts=None) -> dict:
+    def _record(self, epoch: int, out, loss=None, parts=None, final: bool = False) -> dict:
         row: dict = {"epoch": epoch}
         if loss is not None:
             row["loss"] = float(loss)
         if parts:
             row.update({k: float(v) for k, v in parts.items()})
-        if self.y_true is not None and (epoch % self.eval_every == 0 or epoch == self.epochs):
+        due = epoch % self.eval_every == 0 or final
+        if not (due or self.stop == "labels"):
+            self.history.append(row)
+            return row
+        labels = np.asarray(self.predict(out))
+        if self._prev_labels is not None:
+            # vs the last row that computed labels: the previous epoch when eval_every == 1 or
+            # the stop rule is on
+            row["changed"] = float(np.mean(labels != self._prev_labels))
+        self._prev_labels = labels
+        if self.y_true is not None and due:
             from ..metrics import evaluate
 
-            row.update(evaluate(self.y_true, self.predict(out)))
+            row.update(evaluate(self.y_true, labels))
         self.history.append(row)
         return row
+
+    def _should_stop(self, row: dict) -> bool:
+        """The label-change rule on the row just recorded (reads no ground truth)."""
+        if self.stop != "labels" or "changed" not in row:
+            return False
+        self._calm = self._calm + 1 if row["changed"] < self.tol else 0
+        return row["epoch"] >= self.min_epochs and self._calm >= self.patience
 
     def run(self):
         from tqdm.auto import tqdm
@@ -78,16 +111,25 @@ class SelfTrainer:
                                          "lower the learning rate or check the input features")
             with torch.no_grad():
                 row = self._record(epoch, out, loss.item(), parts)
+            if self._should_stop(row):
+                # the predictions of this forward pass are the result: no update after it
+                self.stopped_epoch = epoch
+                if self.y_true is not None and "acc" not in row:
+                    from ..metrics import evaluate
+
+                    row.update(evaluate(self.y_true, self._prev_labels))
+                break
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
             if self.verbose and "acc" in row:
                 bar.set_postfix(loss=f"{row['loss']:.4f}", acc=f"{row['acc']:.4f}")
-        with torch.no_grad():
-            out = self.forward()
-            if p is None:
-                p = self.target_fn(out)
-            loss, parts = self.loss_fn(out, p)
-            self._record(self.epochs, out, loss.item(), parts)
+        if self.stopped_epoch is None:
+            with torch.no_grad():
+                out = self.forward()
+                if p is None:
+                    p = self.target_fn(out)
+                loss, parts = self.loss_fn(out, p)
+                self._record(self.epochs, out, loss.item(), parts, final=True)
         self.seconds = time.perf_counter() - t0
         return out

@@ -1,0 +1,142 @@
+"""The label-free start (pretraining restart chosen by a KMeans score) and stop (label-change rule),
+and the trivial baselines."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import dglclust  # noqa: F401
+from dglclust.cluster import SDCN, AEKMeans, KMeansFeatures, KMeansPropagated
+from dglclust.data import from_arrays
+from dglclust.metrics import evaluate
+from dglclust.train import SelfTrainer
+from dglclust.train.select import partition_scores
+
+SMALL = dict(pretrain_epochs=20, epochs=40, n_init=2, ae_dims=[32, 32, 64], latent_dim=5,
+             precision="fp32")
+
+
+AE_SMALL = {k: v for k, v in SMALL.items() if k != "epochs"}
+
+
+pytestmark = pytest.mark.usefixtures("private_cache")
+
+
+@pytest.fixture
+def blobs():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 1, (40, 8)), rng.normal(5, 1, (40, 8)),
+                        rng.normal(-5, 1, (40, 8))]).astype(np.float32)
+    return from_arrays(x, labels=np.repeat([0, 1, 2], 40), knn=5)
+
+
+def _trainer(labels_seq, **kw):
+    """A SelfTrainer whose predictions follow ``labels_seq`` (one array per forward pass)."""
+    w = torch.nn.Parameter(torch.zeros(1))
+    calls = iter(labels_seq)
+
+    def forward():
+        return {"q": torch.full((4, 2), 0.5) + 0 * w, "labels": next(calls)}
+
+    def loss_fn(out, p):
+        return (w ** 2).sum() + 1.0, {}
+
+    return SelfTrainer([w], forward, loss_fn, lambda out: out["labels"], lr=0.1, **kw)
+
+
+def test_stop_rule_stops_at_first_calm_epoch():
+    a, b = np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1])
+    seq = [a, b, a, a, a, a, a, a, a, a, a, a]
+    tr = _trainer(seq, epochs=10, stop="labels", tol=0.01, patience=2)
+    tr.run()
+    changed = [r.get("changed") for r in tr.history]
+    assert changed[:5] == [None, 0.25, 0.25, 0.0, 0.0]
+    assert tr.stopped_epoch == 4 and tr.history[-1]["epoch"] == 4 and len(tr.history) == 5
+    # min_epochs delays the stop; "fixed" trains every epoch and records the final pass
+    tr = _trainer(seq, epochs=10, stop="labels", tol=0.01, patience=2, min_epochs=7)
+    tr.run()
+    assert tr.stopped_epoch == 7
+    tr = _trainer(seq, epochs=10)
+    tr.run()
+    assert tr.stopped_epoch is None and tr.history[-1]["epoch"] == 10 and len(tr.history) == 11
+
+
+@pytest.mark.parametrize("kw, msg", [
+    (dict(stop="early"), "stop must be 'fixed' or 'labels', got 'early'"),
+    (dict(tol=1.5), r"invalid stop rule: tol=1.5 \(in \[0, 1\]\)"),
+    (dict(patience=0), "patience=0"),
+])
+def test_stop_rule_bad_arguments(kw, msg):
+    with pytest.raises(ValueError, match=msg):
+        _trainer([], epochs=1, **kw)
+
+
+def test_sdcn_label_stop_reports_the_stopped_epoch(blobs):
+    est = SDCN(n_clusters=3, random_state=0, verbose=False, stop="labels", stop_tol=0.02,
+               stop_patience=2, **SMALL).fit(blobs)
+    assert est.stopped_epoch_ is not None and est.stopped_epoch_ < SMALL["epochs"]
+    assert est.n_iter_ == est.stopped_epoch_ == est.history_[-1]["epoch"]
+    last = est.history_[-1]
+    assert last["changed"] < 0.02 and est.history_[-2]["changed"] < 0.02
+    # the stopped epoch's logged metrics are those of the reported labels
+    assert last["acc"] == pytest.approx(evaluate(blobs.ndata["label"].numpy(), est.labels_)["acc"])
+
+
+def test_partition_scores_are_sklearns():
+    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(200, 3))
+    lab = (z[:, 0] > 0).astype(int)
+    s = partition_scores(torch.as_tensor(z, dtype=torch.float32), lab)
+    assert s["silhouette"] == pytest.approx(silhouette_score(z, lab), rel=1e-5)
+    assert s["calinski_harabasz"] == pytest.approx(calinski_harabasz_score(z, lab), rel=1e-5)
+    assert s["davies_bouldin"] == pytest.approx(davies_bouldin_score(z, lab), rel=1e-5)
+    assert partition_scores(z, np.zeros(200, int))["silhouette"] == -1.0
+
+
+@pytest.mark.parametrize("criterion", ["silhouette", "davies_bouldin", "loss"])
+def test_start_select_keeps_the_best_restart(blobs, criterion):
+    est = AEKMeans(n_clusters=3, random_state=0, verbose=False, pretrain_restarts=3,
+                   start_select=criterion, **AE_SMALL).fit(blobs)
+    rows = est.pretrain_info_["restarts"]
+    assert len(rows) == 3 and all(criterion in r for r in rows)
+    values = [r[criterion] for r in rows]
+    best = int(np.argmax(values) if criterion == "silhouette" else np.argmin(values))
+    assert est.pretrain_info_["chosen"] == best
+    if criterion != "loss":  # the chosen restart's score is that of the fitted start
+        assert partition_scores(est.embedding_, est.labels_, est.seed_)[criterion] == \
+            pytest.approx(values[best], rel=1e-4)
+
+
+def test_start_select_bad_value():
+    with pytest.raises(ValueError, match="start_select='nmi' is invalid; start_select must be one of"):
+        AEKMeans(start_select="nmi")
+
+
+def test_fit_reads_no_labels(blobs):
+    """The same fit with and without ndata['label'] gives the same labels (labels only feed the
+    history's metrics)."""
+    kw = dict(n_clusters=3, random_state=0, verbose=False, stop="labels", pretrain_restarts=2,
+              start_select="silhouette", **SMALL)
+    with_labels = SDCN(**kw).fit(blobs).labels_
+    g = from_arrays(blobs.ndata["feat"].numpy(), edges=torch.stack(blobs.edges()).T.numpy())
+    assert "label" not in g.ndata
+    assert np.array_equal(SDCN(**kw).fit(g).labels_, with_labels)
+
+
+def test_trivial_baselines_on_digits(digits_graph):
+    digits = digits_graph
+    y = digits.ndata["label"].numpy()
+    raw = evaluate(y, KMeansFeatures(random_state=0).fit_predict(digits))
+    prop = evaluate(y, KMeansPropagated(random_state=0).fit_predict(digits))
+    assert raw["nmi"] > 0.70  # measured 0.745
+    assert prop["nmi"] > raw["nmi"] + 0.04  # measured 0.815: the kNN graph carries the classes
+
+
+def test_kmeans_prop_needs_edges():
+    g = from_arrays(np.random.default_rng(0).normal(size=(10, 3)).astype(np.float32),
+                    edges=np.empty((0, 2), dtype=np.int64))
+    with pytest.raises(ValueError, match="kmeans-prop needs a graph with edges"):
+        KMeansPropagated(n_clusters=2, random_state=0).fit(g)

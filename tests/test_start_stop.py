@@ -140,3 +140,18 @@ def test_kmeans_prop_needs_edges():
                     edges=np.empty((0, 2), dtype=np.int64))
     with pytest.raises(ValueError, match="kmeans-prop needs a graph with edges"):
         KMeansPropagated(n_clusters=2, random_state=0).fit(g)
+
+
+def test_reproduce_reports_the_baselines(tmp_path):
+    import json
+
+    from dglclust.reproduce import format_table, reproduce
+
+    res = reproduce("ae", "digits", runs=1, out=tmp_path, log=None,
+                    overrides={"pretrain_epochs": 2, "pretrain_restarts": 1, "n_init": 2})
+    b = res["baselines"]
+    assert set(b) == {"kmeans", "kmeans-prop"} and [r["seed"] for r in b["kmeans"]["rows"]] == [0]
+    assert b["kmeans-prop"]["summary"]["nmi"]["mean"] > b["kmeans"]["summary"]["nmi"]["mean"]
+    assert "kmeans-prop (baseline) ACC" in format_table(res)
+    saved = json.loads((tmp_path / "ae_digits.json").read_text())
+    assert saved["baselines"]["kmeans"]["summary"]["acc"]["mean"] == b["kmeans"]["summary"]["acc"]["mean"]

@@ -80,6 +80,32 @@ def sections(quick: bool):
     ]
 
 
+def l3_mib() -> float | None:
+    """The L3 size lscpu reports, in MiB (a VM may report the host's)."""
+    import re
+
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    m = re.search(r"^L3 cache:\s*([\d.]+)\s*(KiB|MiB|GiB)", out, re.M)
+    if not m:
+        return None
+    return float(m.group(1)) * {"KiB": 1 / 1024, "MiB": 1.0, "GiB": 1024.0}[m.group(2)]
+
+
+def cache_sentence(x_mb: float) -> str:
+    """Whether the gathered X fits the reported L3 (then the floor is not a roofline)."""
+    l3 = l3_mib()
+    if l3 is None:
+        return "The L3 size is unknown here; the floor is a lower bound on traffic."
+    if x_mb * 1e6 / 2**20 <= l3:
+        return (f"X ({x_mb:.1f} MB) fits the {l3:.0f} MiB L3 that lscpu reports, so the gathers are "
+                "served mostly from cache: the floor is a lower bound on traffic, not a roofline")
+    return (f"X ({x_mb:.1f} MB) exceeds the {l3:.0f} MiB L3, so the gathers come from DRAM and the "
+            "floor is close to a roofline")
+
+
 def spmm_bandwidth(report: str, stream: dict, n=100_000, degree=10, features=64):
     """Achieved bandwidth of the target point against the probe: the bytes a forward + backward
     must move at least (read X, write Y, read the CSR once, per direction) over the time."""
@@ -148,9 +174,7 @@ def main(argv=None):
                          f"{bw['ours_ms']:.2f} ms that is {bw['achieved_gbs']:.1f} GB/s"
                          + (f", {100 * bw['achieved_gbs'] / ref:.0f}% of the probe's triad "
                             f"bandwidth ({ref:.1f} GB/s at {t} thread(s))" if ref else "")
-                         + ". X (25.6 MB) fits the 32 MiB L3 here, so the gathers are served "
-                         "mostly from cache: the floor is a lower bound on traffic, not a "
-                         "roofline.\n")
+                         + f". {cache_sentence(25.6)}\n")
         blocks.append((name, status, la0, la1, loaded, body))
     after = os.getloadavg()
     head = [

@@ -408,6 +408,37 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         self.kmeans_inertia_ = inertia
         return centers, labels
 
+    def _minibatch(self, n, params, seed, full_forward_rows) -> dict:
+        """SelfTrainer arguments for mini-batch training (:mod:`dglclust.train.minibatch`): ``{}``
+        when the fit is full-batch, else ``batches`` (shuffled node batches from a generator seeded
+        by ``seed``) and ``full_forward`` (``full_forward_rows(idx)`` over all nodes in chunks,
+        keeping ``q``/``z``/``pred``). Sets ``batch_size_`` (``None``: full-batch)."""
+        from ..train.minibatch import chunked, node_batches, resolve_batching
+
+        bs = resolve_batching(n, params, type(self).__name__)
+        self.batch_size_ = bs
+        if bs is None:
+            return {}
+        gen = torch.Generator().manual_seed(int(seed) + 7919)
+        dev = self.device_
+        return {"batches": lambda epoch: node_batches(n, bs, gen, dev),
+                "full_forward": lambda: chunked(full_forward_rows, n, dev,
+                                                keys=("q", "z", "pred", "logits"))}
+
+    @staticmethod
+    def _rows(fn, n):
+        """``fn(idx)`` over all ``n`` rows as a no-argument function: one call when ``n`` is at
+        most one chunk (the full-batch path, unchanged), else chunked without gradients
+        (:func:`dglclust.train.minibatch.chunked`), so a 1M-node embedding never holds the wide
+        hidden layers of all nodes at once."""
+        from ..train.minibatch import FULL_PASS_CHUNK, chunked
+
+        def run():
+            if n <= FULL_PASS_CHUNK:
+                return fn(slice(None))
+            return chunked(lambda idx: {"v": fn(idx)}, n, None)["v"]
+        return run
+
     @staticmethod
     def _stop_rule(params) -> dict:
         """SelfTrainer arguments of the stop rule: ``stop`` ("fixed": all ``epochs``; "labels":

@@ -34,9 +34,10 @@ class AEKMeans(BaseClusterer):
     def _fit(self, graph, x, y, params, seed):
         module = self._make_module(x.shape[1], params).to(x.device)
         self._pretrain_ae(module.ae, x, params, seed)
-        z, labels = self._init_centers(module, lambda: module.ae.encode(x)[-1].float(), params, seed)
+        z, labels = self._init_centers(module, self._rows(lambda idx: module.ae.encode(x[idx])[-1].float(),
+                                                          x.shape[0]), params, seed)
         with torch.no_grad():
-            q = module(x, decode=False)["q"]
+            q = self._rows(lambda idx: module(x[idx], decode=False)["q"], x.shape[0])()
         self.module_ = module
         self.labels_ = labels
         self.embedding_ = z.cpu().numpy()
@@ -54,7 +55,10 @@ class _DECBase(BaseClusterer):
     """DEC when ``recon_weight == 0`` (encoder only), IDEC otherwise.
 
     Cost: pretraining and each epoch O(n d h) time (d features, h the widest AE layer), memory
-    O(n h + n k); no graph term. ``predict``/``transform`` embed new feature rows."""
+    O(n h + n k) full-batch; no graph term. Above 200,000 nodes (or with ``batch_size`` /
+    ``minibatch=True``) an epoch is one chunked forward-only pass (P, labels) plus steps on node
+    batches: memory O(batch h + n k) (:mod:`dglclust.train.minibatch`). ``predict``/``transform``
+    embed new feature rows."""
 
     inference = "features"
     _make_module = AEKMeans._make_module
@@ -63,7 +67,9 @@ class _DECBase(BaseClusterer):
     def _fit(self, graph, x, y, params, seed):
         module = self._make_module(x.shape[1], params).to(x.device)
         self._pretrain_ae(module.ae, x, params, seed)
-        self._init_centers(module, lambda: module.ae.encode(x)[-1].float(), params, seed)
+        n = x.shape[0]
+        self._init_centers(module, self._rows(lambda idx: module.ae.encode(x[idx])[-1].float(), n),
+                           params, seed)
         rw, kw = float(params["recon_weight"]), float(params["kl_weight"])
         decode = rw > 0
         if decode:
@@ -71,24 +77,30 @@ class _DECBase(BaseClusterer):
         else:  # DEC drops the decoder
             train_params = list(module.ae.encoder.parameters()) + [module.centers]
 
-        def loss_fn(out, p):
+        def loss_fn(out, p, idx=None):
             kl = kl_div(out["q"].log(), p)
             parts = {"kl": kl.detach()}
             loss = kw * kl
             if decode:
-                rec = torch.nn.functional.mse_loss(out["x_hat"], x)
+                rec = torch.nn.functional.mse_loss(out["x_hat"], x if idx is None else x[idx])
                 parts["rec"] = rec.detach()
                 loss = loss + rw * rec
             return loss, parts
 
-        def forward():
+        def forward(idx=None):
             with self._autocast():
-                return module(x, decode=decode)
+                return module(x if idx is None else x[idx], decode=decode)
+
+        def forward_eval(idx):  # the full pass: P and the labels need q and z only
+            with self._autocast():
+                return module(x[idx], decode=False)
 
         trainer = SelfTrainer(train_params, forward, loss_fn,
                               lambda out: argmax_labels(out["q"]), epochs=int(params["epochs"]),
                               lr=float(params["lr"]), update_interval=int(params["update_interval"]),
-                              y_true=y, verbose=bool(self.verbose), desc=type(self).__name__, **self._stop_rule(params))
+                              y_true=y, verbose=bool(self.verbose), desc=type(self).__name__,
+                              **self._stop_rule(params),
+                              **self._minibatch(n, params, seed, lambda idx: forward_eval(idx)))
         out = trainer.run()
         self._store_self_training(module, trainer, out, "q", "z")
 

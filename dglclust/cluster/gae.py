@@ -36,6 +36,18 @@ class _GraphAEBase(BaseClusterer):
         return info
 
 
+    def _sampled_pairs(self, n, params):
+        """Pairs sampled per step for the all-pairs term of the reconstruction loss in mini-batch
+        mode (``minibatch``/``batch_size``, :func:`dglclust.train.minibatch.resolve_batching`:
+        ``batch_size`` nodes give ``batch_size^2 / 16`` pairs, at least 2^16), or ``None`` for the
+        exact O(n^2 d) sum. Sets ``batch_size_``."""
+        from ..train.minibatch import resolve_batching
+
+        bs = resolve_batching(n, params, type(self).__name__)
+        self.batch_size_ = bs
+        return None if bs is None else max(1 << 16, bs * bs // 16)
+
+
 class GAE(_GraphAEBase):
     r"""Graph auto-encoder (Kipf & Welling 2016) + KMeans on its embedding.
 
@@ -43,6 +55,12 @@ class GAE(_GraphAEBase):
     weighted binary cross-entropy against :math:`A + I` (exact, O(n) memory,
     :func:`dglclust.nn.recon.gram_bce`), Adam lr 0.01 for 200 epochs; then KMeans
     (``n_init=20``). ``soft_assignments_`` are Student's t on the KMeans centers.
+
+    Cost per epoch: the encoder O(E h + n d h) time and O(n (d + h)) memory; the exact loss
+    O(n^2 l) time, O(n l + tile^2) memory (l = latent_dim). Above 200,000 nodes (``minibatch``,
+    ``batch_size``) the loss's all-pairs term is estimated from ``batch_size^2 / 16`` uniformly
+    sampled pairs (negative sampling; the edge terms stay exact): O((E + pairs) l) time, unbiased.
+    KMeans above 200,000 nodes is MiniBatchKMeans (:func:`dglclust.train.kmeans_init`).
 
     Example:
         >>> from dglclust.data import load_dataset
@@ -71,14 +89,17 @@ class GAE(_GraphAEBase):
         target = target_coo(graph, add_self_loops=True, norm="none", device=x.device)
         pos_weight, norm = bce_weights(x.shape[0], int(target[0].numel()))
         tile = int(params["tile"])
+        pairs = self._sampled_pairs(x.shape[0], params)
+        gen = torch.Generator().manual_seed(int(seed) + 104729)
 
         def loss_fn():
             with self._autocast():
                 out = module(graph, x)
-            return gae_loss(out, target, pos_weight, norm, tile)
+            return gae_loss(out, target, pos_weight, norm, tile, pairs, gen)
 
         self._train_reconstruction(module, loss_fn, graph, x, params, epochs=params["epochs"], lr=params["lr"],
-                                   tag=self.name, settings={"precision": self.precision_, "tile": tile})
+                                   tag=self.name, settings={"precision": self.precision_, "tile": tile,
+                                                            "pairs": pairs, "seed": int(seed) if pairs else None})
         module.eval()
         with torch.no_grad(), self._autocast():
             mu = module(graph, x)["mu"].float()

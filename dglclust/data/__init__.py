@@ -5,7 +5,8 @@
 Every graph is symmetric (each undirected edge in both directions), deduplicated and **without
 self-loops**; the propagation op adds ``I`` once. ``list_datasets()`` describes the registered
 names; ``from_arrays`` builds a graph from your own features (kNN graph when no edges are given).
-``load_images(name)`` returns the ``(N, C, H, W)`` image view of ``usps``, ``digits``,
+``planted_partition(n, k, ...)`` draws an attributed degree-corrected planted partition of any
+size (registered as ``sbm-10k`` ... ``sbm-10m``). ``load_images(name)`` returns the ``(N, C, H, W)`` image view of ``usps``, ``digits``,
 ``mnist-10k`` and ``mnist-train`` (see :mod:`dglclust.data.images`).
 
 Raw files are read from ``data_dir`` / ``$DGLCLUST_DATA`` / ``../shared/datasets`` (read-only,
@@ -35,6 +36,7 @@ from .sdcn import ACM, DBLP, DBLPSDCN, USPS, CiteSeer  # noqa: E402
 from .citeseer_dgl import CiteSeerDGL  # noqa: E402
 from .digits import DIGITS_K, Digits  # noqa: E402
 from . import adagae_mat  # noqa: E402,F401  (UMIST, JAFFE, ORL, PALM, COIL20, YALE, ...)
+from .synthetic import PlantedPartition, planted_partition  # noqa: E402  (sbm-10k ... sbm-10m)
 from .images import (  # noqa: E402  (mnist-10k, mnist-train; image view of usps / digits)
     MNIST10k,
     MNISTTrain,
@@ -70,6 +72,8 @@ __all__ = [
     "MNIST10k",
     "MNISTTrain",
     "load_images",
+    "planted_partition",
+    "PlantedPartition",
     "image_datasets",
     "register_image_shape",
     "resize_images",

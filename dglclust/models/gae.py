@@ -81,9 +81,12 @@ def vgae_kl(mu: torch.Tensor, logstd: torch.Tensor) -> torch.Tensor:
     return -0.5 / n * torch.mean(torch.sum(1 + 2 * logstd - mu.square() - torch.exp(logstd).square(), 1))
 
 
-def gae_loss(out: dict, target, pos_weight: float, norm: float, tile: int = 2048):
-    """GAE / VGAE loss -> ``(loss, parts)``."""
-    rec = norm * gram_bce(out["z"], target, pos_weight=pos_weight, reduction="mean", tile=tile)
+def gae_loss(out: dict, target, pos_weight: float, norm: float, tile: int = 2048,
+             pairs: int | None = None, generator=None):
+    """GAE / VGAE loss -> ``(loss, parts)``; ``pairs``: the all-pairs term of the BCE estimated
+    from that many sampled pairs (:func:`dglclust.nn.recon.gram_bce`)."""
+    rec = norm * gram_bce(out["z"], target, pos_weight=pos_weight, reduction="mean", tile=tile,
+                          pairs=pairs, generator=generator)
     parts = {"rec": rec.detach()}
     loss = rec
     if "logstd" in out:

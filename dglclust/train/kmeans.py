@@ -3,24 +3,52 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["kmeans_init"]
+__all__ = ["kmeans_init", "MINIBATCH_KMEANS_NODES"]
+
+#: above this many rows ``kmeans_init(method="auto")`` runs scikit-learn's MiniBatchKMeans
+MINIBATCH_KMEANS_NODES = 200_000
 
 
-def kmeans_init(z: torch.Tensor, n_clusters: int, n_init: int = 20, random_state=None):
-    """KMeans on an embedding: returns ``(centers tensor on z's device/dtype, labels ndarray, inertia)``."""
-    from sklearn.cluster import KMeans
+def kmeans_init(z: torch.Tensor, n_clusters: int, n_init: int = 20, random_state=None,
+                method: str = "auto"):
+    """KMeans on an embedding: returns ``(centers tensor on z's device/dtype, labels ndarray, inertia)``.
 
-    zn = z.detach().to("cpu", torch.float64).numpy()
+    ``method``: ``"full"`` (scikit-learn ``KMeans``, Lloyd, ``n_init`` restarts), ``"minibatch"``
+    (``MiniBatchKMeans``, batches of 4096 rows, ``min(n_init, 3)`` restarts chosen by their inertia
+    on a sample, then labels and the inertia from the final centres in chunks) or ``"auto"``:
+    ``"full"`` up to :data:`MINIBATCH_KMEANS_NODES` rows, ``"minibatch"`` above (bench/RESULTS.md
+    compares the two at 1e5-1e6 rows)."""
+    from sklearn.cluster import KMeans, MiniBatchKMeans
+
+    if method not in ("auto", "full", "minibatch"):
+        raise ValueError(f"kmeans method must be 'auto', 'full' or 'minibatch', got {method!r}")
+    n = int(z.shape[0])
+    if method == "auto":
+        method = "minibatch" if n > MINIBATCH_KMEANS_NODES else "full"
+    dtype = torch.float64 if method == "full" else torch.float32
+    zn = z.detach().to("cpu", dtype).numpy()
     if not np.isfinite(zn).all():
         raise FloatingPointError("the embedding contains NaN/inf before KMeans initialization; "
                                  "lower the learning rate or check the input features")
     seed = None if random_state is None else int(np.random.default_rng(random_state).integers(2**31 - 1))
-    km = KMeans(n_clusters=n_clusters, n_init=n_init, random_state=seed)
     # one OpenMP thread: scikit-learn's OpenMP runtime competing with torch's spinning threads made a
     # 3025 x 20 fit take 50-90 s instead of 0.9 s on the 2-core machine
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="openmp"):
-        labels = km.fit_predict(zn)
+        if method == "full":
+            km = KMeans(n_clusters=n_clusters, n_init=n_init, random_state=seed)
+            labels = km.fit_predict(zn)
+            inertia = float(km.inertia_)
+        else:
+            km = MiniBatchKMeans(n_clusters=n_clusters, n_init=min(int(n_init), 3), batch_size=4096,
+                                 max_no_improvement=20, random_state=seed)
+            km.fit(zn)
+            labels = np.empty(n, dtype=np.int64)
+            inertia = 0.0
+            for s in range(0, n, 1 << 18):
+                d = km.transform(zn[s:s + (1 << 18)])
+                labels[s:s + d.shape[0]] = d.argmin(1)
+                inertia += float(np.square(d.min(1), dtype=np.float64).sum())
     centers = torch.as_tensor(km.cluster_centers_, dtype=z.dtype, device=z.device)
-    return centers, labels.astype(np.int64), float(km.inertia_)
+    return centers, labels.astype(np.int64), inertia

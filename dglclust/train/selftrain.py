@@ -10,6 +10,13 @@ previous row's (label-free; no ground truth is read). ``stop="labels"`` ends tra
 epoch ``e >= min_epochs`` where ``changed < tol`` held for ``patience`` consecutive epochs (DEC's
 original rule, Xie et al. 2016, Sec. 3.1.3, with a patience), and reports that epoch's predictions;
 ``stop="fixed"`` trains all ``epochs`` (the papers' recipe).
+
+Mini-batch mode (``batches`` and ``full_forward`` given, see :mod:`dglclust.train.minibatch`):
+an epoch starts with a forward-only full pass (``full_forward()``, chunked by the caller), which
+refreshes P when due and gives the epoch's labels for the history and the stop rule; then one
+optimizer step per batch of ``batches(epoch)`` on ``loss_fn(forward(idx), P[idx], idx)``. The
+history row of epoch ``e`` holds the labels before the epoch's steps and the mean batch loss of its
+steps (absent for an epoch the stop rule ended before its steps).
 """
 from __future__ import annotations
 
@@ -42,7 +49,8 @@ class SelfTrainer:
                  epochs: int, lr: float, update_interval: int = 1, target_fn: Callable | None = None,
                  weight_decay: float = 0.0, y_true=None, eval_every: int = 1, verbose: bool = False,
                  desc: str = "train", optimizer=None, stop: str = "fixed", tol: float = 1e-3,
-                 patience: int = 1, min_epochs: int = 0):
+                 patience: int = 1, min_epochs: int = 0, batches: Callable | None = None,
+                 full_forward: Callable | None = None):
         if stop not in ("fixed", "labels"):
             raise ValueError(f"stop must be 'fixed' or 'labels', got {stop!r}")
         if not 0.0 <= tol <= 1.0 or patience < 1 or min_epochs < 0:
@@ -59,6 +67,9 @@ class SelfTrainer:
         self.y_true, self.eval_every = y_true, max(int(eval_every), 1)
         self.verbose, self.desc = verbose, desc
         self.stop, self.tol, self.patience, self.min_epochs = stop, float(tol), int(patience), int(min_epochs)
+        if (batches is None) != (full_forward is None):
+            raise ValueError("mini-batch training needs both batches(epoch) and full_forward()")
+        self.batches, self.full_forward = batches, full_forward
         self.history: list[dict] = []
         self.stopped_epoch: int | None = None
         self._prev_labels = None
@@ -95,6 +106,8 @@ class SelfTrainer:
         return row["epoch"] >= self.min_epochs and self._calm >= self.patience
 
     def run(self):
+        if self.batches is not None:
+            return self._run_minibatch()
         from tqdm.auto import tqdm
 
         p = None
@@ -131,5 +144,51 @@ class SelfTrainer:
                     p = self.target_fn(out)
                 loss, parts = self.loss_fn(out, p)
                 self._record(self.epochs, out, loss.item(), parts, final=True)
+        self.seconds = time.perf_counter() - t0
+        return out
+
+    def _run_minibatch(self):
+        from tqdm.auto import tqdm
+
+        p = None
+        t0 = time.perf_counter()
+        bar = tqdm(range(self.epochs), desc=self.desc, disable=not self.verbose, leave=False)
+        out = None
+        for epoch in bar:
+            out = self.full_forward()
+            if p is None or epoch % self.update_interval == 0:
+                p = self.target_fn(out)
+            with torch.no_grad():
+                row = self._record(epoch, out)
+            if self._should_stop(row):
+                self.stopped_epoch = epoch
+                if self.y_true is not None and "acc" not in row:
+                    from ..metrics import evaluate
+
+                    row.update(evaluate(self.y_true, self._prev_labels))
+                break
+            total, count, sums = 0.0, 0, {}
+            for idx in self.batches(epoch):
+                loss, parts = self.loss_fn(self.forward(idx), p[idx], idx)
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(f"{self.desc}: loss became {loss.item()} at epoch "
+                                             f"{epoch}; lower the learning rate or check the input "
+                                             "features")
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self.optimizer.step()
+                b = int(idx.numel())
+                total += loss.item() * b
+                count += b
+                for k, v in (parts or {}).items():
+                    sums[k] = sums.get(k, 0.0) + float(v) * b
+            row["loss"] = total / max(count, 1)
+            row.update({k: v / max(count, 1) for k, v in sums.items()})
+            if self.verbose and "acc" in row:
+                bar.set_postfix(loss=f"{row['loss']:.4f}", acc=f"{row['acc']:.4f}")
+        if self.stopped_epoch is None:
+            out = self.full_forward()
+            with torch.no_grad():
+                self._record(self.epochs, out, final=True)
         self.seconds = time.perf_counter() - t0
         return out

@@ -1,0 +1,133 @@
+"""Large graphs: wall time, peak RSS and quality of whole fits on planted partitions.
+
+Every fit runs as a user would run it, ``python -m dglclust fit --model M --dataset D --seed S``
+(the dataset's config section applies: ``dglclust/configs/<model>.yaml``, ``datasets: sbm-*``),
+in its own process under ``/usr/bin/time`` (peak RSS of that process), one at a time. The two
+trivial baselines (``kmeans``, ``kmeans-prop``) are fits like the others.
+
+    python bench/bench_scale.py --datasets sbm-100k,sbm-1m --models kmeans,kmeans-prop,dec,gae \\
+        --seeds 0 --out bench/results_scale.md
+
+Each finished fit is appended as one JSON line to ``<out>.jsonl`` (a rerun skips what is there,
+``--overwrite`` redoes it) and the table in ``<out>`` is rebuilt from all lines.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+
+def fit_once(model, dataset, seed, sets, timeout):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run.json"
+        cmd = [sys.executable, "-m", "dglclust", "fit", "--model", model, "--dataset", dataset,
+               "--seed", str(seed), "--quiet", "--out", str(out)]
+        for s in sets:
+            cmd += ["--set", s]
+        la0 = os.getloadavg()[0]
+        t0 = time.time()
+        proc = subprocess.run(["/usr/bin/time", "-f", "PEAK_RSS_KB=%M", *cmd], cwd=ROOT,
+                              capture_output=True, text=True, timeout=timeout)
+        wall = time.time() - t0
+        rss = [ln for ln in proc.stderr.splitlines() if ln.startswith("PEAK_RSS_KB=")]
+        row = {"model": model, "dataset": dataset, "seed": seed, "sets": sets,
+               "command": "python -m dglclust " + " ".join(shlex.quote(c) for c in cmd[3:]),
+               "wall_s": round(wall, 1), "peak_rss_gb": round(int(rss[-1].split("=")[1]) / 2**20, 2)
+               if rss else None, "load_before": round(la0, 2), "load_after": round(os.getloadavg()[0], 2),
+               "exit": proc.returncode}
+        if proc.returncode != 0 or not out.exists():
+            row["error"] = proc.stderr[-2000:]
+            return row
+        rec = json.loads(out.read_text())
+        row["metrics"] = rec.get("metrics")
+        row["fit_s"] = rec.get("fit_time_s")
+        row["pretrain_s"] = rec.get("pretrain_time_s")
+        row["n_iter"] = rec.get("n_iter")
+        row["batch_size"] = rec.get("batch_size")
+        return row
+
+
+def table(rows):
+    lines = ["| dataset | model | seed | ACC | NMI | ARI | wall (s) | fit (s) | pretrain (s) | peak RSS (GB) "
+             "| load before / after | settings |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        m = r.get("metrics") or {}
+
+        def pct(k):
+            return f"{m[k]:.2f}" if k in m and m[k] is not None else "-"  # percent already
+        fit = f"{r['fit_s']:.0f}" if r.get("fit_s") is not None else "-"
+        pre = f"{r['pretrain_s']:.0f}" if r.get("pretrain_s") else "-"
+        status = "" if r.get("exit") == 0 else f" FAILED (exit {r.get('exit')})"
+        lines.append(f"| {r['dataset']} | {r['model']}{status} | {r['seed']} | {pct('acc')} | {pct('nmi')} "
+                     f"| {pct('ari')} | {r['wall_s']:.0f} | {fit} | {pre} | {r['peak_rss_gb']} "
+                     f"| {r['load_before']} / {r['load_after']} | {' '.join(r['sets']) or '-'} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--datasets", default="sbm-100k")
+    ap.add_argument("--models", default="kmeans,kmeans-prop,dec,idec,gae,vgae")
+    ap.add_argument("--seeds", default="0")
+    ap.add_argument("--set", action="append", default=[], help="KEY=VALUE for every fit")
+    ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per fit")
+    ap.add_argument("--overwrite", action="store_true")
+    ap.add_argument("--out", default=str(HERE / "results_scale.md"))
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    jl = out.with_suffix(".jsonl")
+    rows = [json.loads(ln) for ln in jl.read_text().splitlines() if ln.strip()] if jl.exists() else []
+    done = {(r["model"], r["dataset"], r["seed"], tuple(r["sets"])) for r in rows if r.get("exit") == 0}
+    for ds in args.datasets.split(","):
+        for model in args.models.split(","):
+            for seed in (int(s) for s in args.seeds.split(",")):
+                key = (model, ds, seed, tuple(args.set))
+                if key in done and not args.overwrite:
+                    continue
+                print(f"fit {model} on {ds} seed {seed} ...", flush=True)
+                try:
+                    row = fit_once(model, ds, seed, list(args.set), args.timeout)
+                except subprocess.TimeoutExpired:
+                    row = {"model": model, "dataset": ds, "seed": seed, "sets": list(args.set),
+                           "exit": "timeout", "wall_s": args.timeout, "peak_rss_gb": None,
+                           "load_before": None, "load_after": None}
+                print(json.dumps({k: row.get(k) for k in ("model", "dataset", "metrics", "wall_s",
+                                                          "peak_rss_gb", "exit")}), flush=True)
+                rows = [r for r in rows if (r["model"], r["dataset"], r["seed"], tuple(r["sets"])) != key]
+                rows.append(row)
+                from dglclust.utils import atomic_write
+
+                with atomic_write(jl, "w") as fh:
+                    fh.write("".join(json.dumps(r) + "\n" for r in rows))
+    from run_all import machine_line
+
+    body = ["# Large graphs: whole fits on planted partitions", "",
+            f"Machine: {machine_line()}.", "",
+            "Each row is one `python -m dglclust fit` in its own process (the command is in "
+            f"{jl.name}), run alone on the machine (the load average before/after is in the row); "
+            "peak RSS of that process from /usr/bin/time; ACC/NMI/ARI in percent of the final "
+            "labels; pretraining seconds are part of the fit seconds, and the wall time adds the "
+            "start-up and the dataset load (generated once, then read from the cache).", "",
+            f"Command: `python bench/bench_scale.py {' '.join(shlex.quote(a) for a in (argv or sys.argv[1:]))}`",
+            "", table(rows), ""]
+    from dglclust.utils import atomic_write
+
+    with atomic_write(out, "w") as fh:
+        fh.write("\n".join(body))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""Scale: the planted-partition generator, mini-batch training and the sampled losses.
+
+Small graphs only; the million-node measurements live in bench/ (bench/bench_scale.py)."""
+import numpy as np
+import pytest
+import torch
+
+from dglclust.cluster import DEC, GAE, IDEC, KMeansFeatures
+from dglclust.configs.validate import InvalidParameterError
+from dglclust.data import from_arrays, load_dataset, planted_partition
+from dglclust.metrics import evaluate
+from dglclust.train import kmeans_init
+from dglclust.train.minibatch import AUTO_NODES, DEFAULT_BATCH_SIZE, chunked, node_batches, resolve_batching
+
+pytestmark = pytest.mark.usefixtures("private_cache")
+
+
+# -- the generator ---------------------------------------------------------------------------------
+def _pp(**kw):
+    args = dict(n=20_000, k=5, avg_degree=12, d=16, mixing=0.3, feature_snr=1.0, seed=3)
+    args.update(kw)
+    return planted_partition(**args)
+
+
+def test_generator_is_deterministic_and_seeded():
+    a, b, c = _pp(), _pp(), _pp(seed=4)
+    for key in ("features", "labels"):
+        np.testing.assert_array_equal(a[key], b[key])
+    np.testing.assert_array_equal(a["edges"][0], b["edges"][0])
+    np.testing.assert_array_equal(a["edges"][1], b["edges"][1])
+    assert not np.array_equal(a["labels"], c["labels"])
+    assert a["features"].dtype == np.float32 and a["features"].shape == (20_000, 16)
+
+
+def test_generator_sizes_degrees_and_mixing():
+    out = _pp()
+    src, dst = out["edges"]
+    lab = out["labels"]
+    sizes = np.bincount(lab)
+    assert sizes.max() - sizes.min() <= 1 and len(sizes) == 5
+    assert (src < dst).all() and len(np.unique(src * 20_000 + dst)) == len(src)  # simple, undirected
+    deg = np.bincount(np.concatenate([src, dst]), minlength=20_000)
+    assert 0.9 * 12 <= deg.mean() <= 12.0  # duplicates of the 12 * n / 2 draws are dropped
+    assert deg.max() > 8 * deg.mean()  # power-law tail
+    across = float(np.mean(lab[src] != lab[dst]))
+    assert abs(across - 0.3) < 0.02
+    # the feature means separate the blocks: class-mean distance ~ sqrt(2) * feature_snr
+    x = out["features"]
+    m0, m1 = x[lab == 0].mean(0), x[lab == 1].mean(0)
+    assert abs(np.linalg.norm(m0 - m1) - np.sqrt(2.0)) < 0.3
+
+
+@pytest.mark.parametrize("kw, msg", [
+    ({"mixing": 1.5}, "mixing (fraction of edges between blocks) must be in [0, 1], got 1.5"),
+    ({"k": 1}, "k must be between 2 and n (20000), got 1"),
+    ({"degree_exponent": 2.0}, "degree_exponent must be > 2"),
+    ({"n": 1}, "n must be >= 2 nodes, got 1"),
+    ({"d": 0}, "d (feature dimension) must be >= 1, got 0"),
+])
+def test_generator_bad_arguments(kw, msg):
+    with pytest.raises(ValueError) as e:
+        _pp(**kw)
+    assert msg in str(e.value)
+
+
+def test_registered_sbm_dataset_and_its_baselines():
+    ds = load_dataset("sbm-10k")
+    g = ds[0]
+    assert g.num_nodes() == 10_000 and ds.num_classes == 10
+    assert tuple(g.ndata["feat"].shape) == (10_000, 128)
+    src, dst = g.edges()
+    assert bool((src != dst).all())
+    assert 18 <= g.num_edges() / g.num_nodes() <= 20.5  # both directions stored
+    # the same draw from the cache
+    g2 = load_dataset("sbm-10k")[0]
+    assert torch.equal(g.ndata["feat"], g2.ndata["feat"])
+    with pytest.raises(TypeError, match="unknown option"):
+        load_dataset("sbm-10k", nodes=5)
+    # the graph carries what the features alone do not: propagation beats raw features
+    y = g.ndata["label"].numpy()
+    raw = evaluate(y, KMeansFeatures(10, random_state=0, n_init=3).fit_predict(g))["acc"]
+    from dglclust.cluster import KMeansPropagated
+
+    prop = evaluate(y, KMeansPropagated(10, random_state=0, n_init=3).fit_predict(g))["acc"]
+    assert prop > raw + 0.2, (raw, prop)
+
+
+# -- mini-batch plumbing ---------------------------------------------------------------------------
+def test_resolve_batching_rules():
+    assert resolve_batching(1000, {"minibatch": "auto", "batch_size": None}) is None
+    assert resolve_batching(AUTO_NODES + 1, {"minibatch": "auto"}) == DEFAULT_BATCH_SIZE
+    assert resolve_batching(1000, {"minibatch": "auto", "batch_size": 64}) == 64
+    assert resolve_batching(1000, {"minibatch": True}) == 1000  # capped at n
+    assert resolve_batching(AUTO_NODES * 2, {"minibatch": False, "batch_size": 64}) is None
+    with pytest.raises(ValueError, match="batch_size=0 is invalid"):
+        resolve_batching(10, {"batch_size": 0})
+
+
+@pytest.mark.parametrize("kw, msg", [
+    ({"batch_size": 0}, "DEC: batch_size=0 is invalid; batch_size must be None or an int >= 1"),
+    ({"batch_size": -5}, "DEC: batch_size=-5 is invalid; batch_size must be None or an int >= 1"),
+    ({"minibatch": "yes"}, "DEC: minibatch='yes' is invalid; minibatch must be 'auto' or true or false"),
+])
+def test_minibatch_bad_arguments(kw, msg):
+    with pytest.raises(InvalidParameterError) as e:
+        DEC(n_clusters=3, **kw)
+    assert str(e.value) == msg
+
+
+def test_node_batches_and_chunked():
+    gen = torch.Generator().manual_seed(0)
+    batches = list(node_batches(10, 4, gen))
+    assert [b.numel() for b in batches] == [4, 4, 2]
+    assert sorted(torch.cat(batches).tolist()) == list(range(10))
+    x = torch.randn(10, 3)
+    out = chunked(lambda idx: {"y": x[idx] * 2, "s": x[idx].sum()}, 10, chunk=3)
+    assert torch.equal(out["y"], x * 2) and "s" not in out
+
+
+def test_minibatch_with_one_batch_equals_full_batch(digits_graph):
+    """A batch of all nodes is the full-batch step in another row order: same labels, same curve."""
+    kw = dict(n_clusters=10, random_state=0, verbose=False, epochs=15, pretrain_restarts=1)
+    full = IDEC(**kw).fit(digits_graph)
+    mini = IDEC(**kw, minibatch=True, batch_size=digits_graph.num_nodes()).fit(digits_graph)
+    assert full.batch_size_ is None and mini.batch_size_ == digits_graph.num_nodes()
+    assert evaluate(full.labels_, mini.labels_)["ari"] > 0.99
+    lf = [r["kl"] for r in full.history_[:-1]]
+    lm = [r["kl"] for r in mini.history_[:-1]]
+    np.testing.assert_allclose(lm, lf, rtol=2e-3, atol=1e-6)
+
+
+def test_dec_minibatch_quality(digits_graph):
+    """Small batches (15 steps per epoch) keep DEC's quality on digits: the median NMI of 3 seeds
+    within 0.03 of full-batch DEC's with the same settings."""
+    y = digits_graph.ndata["label"].numpy()
+
+    def nmi(**kw):
+        return np.median([evaluate(y, DEC(n_clusters=10, random_state=s, verbose=False, epochs=20,
+                                          pretrain_restarts=1, **kw).fit_predict(digits_graph))["nmi"]
+                          for s in range(3)])
+    full, mini = nmi(), nmi(batch_size=128)
+    assert mini > full - 0.03, (mini, full)
+
+
+# -- sampled reconstruction loss and KMeans at scale ------------------------------------------------
+def test_sampled_bce_is_unbiased():
+    from dglclust.nn.recon import gram_bce, target_coo
+
+    out = planted_partition(600, k=3, avg_degree=8, d=4, seed=1)
+    g = from_arrays(out["features"], edges=out["edges"])
+    target = target_coo(g, add_self_loops=True)
+    z = torch.randn(600, 8, generator=torch.Generator().manual_seed(0)) * 0.3
+    exact = float(gram_bce(z, target, pos_weight=5.0))
+    gen = torch.Generator().manual_seed(1)
+    est = [float(gram_bce(z, target, pos_weight=5.0, pairs=20_000, generator=gen)) for _ in range(40)]
+    se = np.std(est) / np.sqrt(len(est))
+    assert abs(np.mean(est) - exact) < 4 * se + 1e-6, (np.mean(est), exact, se)
+    assert np.std(est) < 0.02 * abs(exact)
+
+
+def test_gae_minibatch_quality(digits_graph):
+    """GAE with the sampled loss clusters digits about as well as with the exact one."""
+    y = digits_graph.ndata["label"].numpy()
+    exact = evaluate(y, GAE(10, random_state=0, verbose=False, cache=False).fit_predict(digits_graph))
+    mini = GAE(10, random_state=0, verbose=False, cache=False, batch_size=512).fit(digits_graph)
+    assert mini.batch_size_ == 512
+    got = evaluate(y, mini.labels_)
+    assert got["nmi"] > exact["nmi"] - 0.05, (got, exact)
+
+
+def test_minibatch_kmeans_path():
+    rng = np.random.default_rng(0)
+    centers = rng.normal(size=(4, 5)) * 10
+    lab = rng.integers(0, 4, 5000)
+    z = torch.as_tensor(centers[lab] + rng.normal(size=(5000, 5)), dtype=torch.float32)
+    c, labels, inertia = kmeans_init(z, 4, 3, 0, method="minibatch")
+    assert evaluate(lab, labels)["ari"] > 0.99
+    assert c.shape == (4, 5) and c.dtype == torch.float32 and inertia > 0
+    with pytest.raises(ValueError, match="kmeans method must be"):
+        kmeans_init(z, 4, 3, 0, method="fast")

@@ -28,20 +28,22 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 
-def fit_once(model, dataset, seed, sets, timeout):
+def fit_once(model, dataset, seed, sets, timeout, nproc=1):
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run.json"
         cmd = [sys.executable, "-m", "dglclust", "fit", "--model", model, "--dataset", dataset,
                "--seed", str(seed), "--quiet", "--out", str(out)]
         for s in sets:
             cmd += ["--set", s]
+        if nproc > 1:
+            cmd += ["--nproc", str(nproc)]
         la0 = os.getloadavg()[0]
         t0 = time.time()
         proc = subprocess.run(["/usr/bin/time", "-f", "PEAK_RSS_KB=%M", *cmd], cwd=ROOT,
                               capture_output=True, text=True, timeout=timeout)
         wall = time.time() - t0
         rss = [ln for ln in proc.stderr.splitlines() if ln.startswith("PEAK_RSS_KB=")]
-        row = {"model": model, "dataset": dataset, "seed": seed, "sets": sets,
+        row = {"model": model, "dataset": dataset, "seed": seed, "sets": sets, "nproc": nproc,
                "command": "python -m dglclust " + " ".join(shlex.quote(c) for c in cmd[3:]),
                "wall_s": round(wall, 1), "peak_rss_gb": round(int(rss[-1].split("=")[1]) / 2**20, 2)
                if rss else None, "load_before": round(la0, 2), "load_after": round(os.getloadavg()[0], 2),
@@ -70,7 +72,8 @@ def table(rows):
         fit = f"{r['fit_s']:.0f}" if r.get("fit_s") is not None else "-"
         pre = f"{r['pretrain_s']:.0f}" if r.get("pretrain_s") else "-"
         status = "" if r.get("exit") == 0 else f" FAILED (exit {r.get('exit')})"
-        lines.append(f"| {r['dataset']} | {r['model']}{status} | {r['seed']} | {pct('acc')} | {pct('nmi')} "
+        procs = f" x{r['nproc']} processes" if r.get("nproc", 1) > 1 else ""
+        lines.append(f"| {r['dataset']} | {r['model']}{procs}{status} | {r['seed']} | {pct('acc')} | {pct('nmi')} "
                      f"| {pct('ari')} | {r['wall_s']:.0f} | {fit} | {pre} | {r['peak_rss_gb']} "
                      f"| {r['load_before']} / {r['load_after']} | {' '.join(r['sets']) or '-'} |")
     return "\n".join(lines)
@@ -83,29 +86,34 @@ def main(argv=None):
     ap.add_argument("--seeds", default="0")
     ap.add_argument("--set", action="append", default=[], help="KEY=VALUE for every fit")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per fit")
+    ap.add_argument("--nproc", type=int, default=1, help="fit --nproc N (torch.distributed)")
     ap.add_argument("--overwrite", action="store_true")
     ap.add_argument("--out", default=str(HERE / "results_scale.md"))
     args = ap.parse_args(argv)
     out = Path(args.out)
     jl = out.with_suffix(".jsonl")
     rows = [json.loads(ln) for ln in jl.read_text().splitlines() if ln.strip()] if jl.exists() else []
-    done = {(r["model"], r["dataset"], r["seed"], tuple(r["sets"])) for r in rows if r.get("exit") == 0}
+    def key_of(r):
+        return (r["model"], r["dataset"], r["seed"], tuple(r["sets"]), r.get("nproc", 1))
+
+    done = {key_of(r) for r in rows if r.get("exit") == 0}
     for ds in args.datasets.split(","):
         for model in args.models.split(","):
             for seed in (int(s) for s in args.seeds.split(",")):
-                key = (model, ds, seed, tuple(args.set))
+                key = (model, ds, seed, tuple(args.set), args.nproc)
                 if key in done and not args.overwrite:
                     continue
                 print(f"fit {model} on {ds} seed {seed} ...", flush=True)
                 try:
-                    row = fit_once(model, ds, seed, list(args.set), args.timeout)
+                    row = fit_once(model, ds, seed, list(args.set), args.timeout, args.nproc)
                 except subprocess.TimeoutExpired:
                     row = {"model": model, "dataset": ds, "seed": seed, "sets": list(args.set),
+                           "nproc": args.nproc,
                            "exit": "timeout", "wall_s": args.timeout, "peak_rss_gb": None,
                            "load_before": None, "load_after": None}
                 print(json.dumps({k: row.get(k) for k in ("model", "dataset", "metrics", "wall_s",
                                                           "peak_rss_gb", "exit")}), flush=True)
-                rows = [r for r in rows if (r["model"], r["dataset"], r["seed"], tuple(r["sets"])) != key]
+                rows = [r for r in rows if key_of(r) != key]
                 rows.append(row)
                 from dglclust.utils import atomic_write
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import time
@@ -126,6 +127,10 @@ def build_parser():
                    help="number of clusters (default: the number of classes of the labels)")
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--quiet", action="store_true", help="no per-epoch progress")
+    f.add_argument("--nproc", type=int, default=1,
+                   help="train in N processes on torch.distributed (gloo, 127.0.0.1): node "
+                        "mini-batches dealt to the ranks, gradients averaged; rank 0 writes the "
+                        "result (also works under torchrun)")
     f.add_argument("--out", default=None,
                    help="write a JSON record here, and the labels to <out stem>.labels.csv "
                         "(atomically)")
@@ -264,9 +269,57 @@ def _out_paths(out):
     return out, Path(f"{stem}.labels.csv"), Path(f"{stem}.embedding.npy")
 
 
+def _strip_nproc(argv):
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        if a == "--nproc":
+            skip = True
+            continue
+        if a.startswith("--nproc="):
+            continue
+        out.append(a)
+    return out
+
+
+def _fit_rank(argv):
+    """One rank of ``fit --nproc``: the same command in this process; only rank 0 prints."""
+    from dglclust.train import distributed as dist
+
+    if dist.rank() != 0:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the rank's lifetime
+    code = main(argv)
+    if code:
+        raise SystemExit(code)
+
+
+def _fit_distributed(args, argv):
+    from dglclust.train import distributed as dist
+
+    try:
+        dist.launch(int(args.nproc), _fit_rank, (_strip_nproc(argv),))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - a rank failed: say which and why, exit 1
+        print(f"dglclust fit: a training process failed, the others were stopped: {exc}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_fit(args, argv):
     model = args.model.lower()
     _check_common(args)
+    if args.nproc != 1:
+        if args.nproc < 1:
+            raise UsageError(f"--nproc must be >= 1, got {args.nproc}")
+        return _fit_distributed(args, argv)
+    from dglclust.train import distributed as dist
+
+    dist.init_from_env(args.device or "cpu")  # under torchrun: join its process group
+    lead = dist.rank() == 0
     if (args.dataset is None) == (args.features is None):
         raise UsageError("give either --dataset NAME or --features FILE (your own data)")
     if args.features is None and (args.edges or args.labels):
@@ -326,10 +379,10 @@ def cmd_fit(args, argv):
     if getattr(est, "dbi_", None) is not None:
         print(f"DBI {est.dbi_:.4f} (Davies-Bouldin index of the embedding, lower is better)")
     print(f"wall time {fit_time:.2f} s")
-    if args.save_model:
+    if args.save_model and lead:
         est.save(args.save_model)  # atomically
         print(f"wrote {args.save_model} (load with {type(est).__name__}.load)")
-    if args.out:
+    if args.out and lead:
         _write_fit_record(args, argv, est, model, dataset, metrics, final_epoch, fit_time,
                           overrides, history)
     return 0

@@ -396,6 +396,9 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         centers, labels = self._kmeans(z, params, seed)
         with torch.no_grad():
             module.centers.copy_(centers)
+        from ..train.distributed import broadcast
+
+        broadcast([module.centers])  # multi-process fits: rank 0's centres everywhere
         return z, labels
 
     def _kmeans_raw(self, z, params, seed):
@@ -413,17 +416,21 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         when the fit is full-batch, else ``batches`` (shuffled node batches from a generator seeded
         by ``seed``) and ``full_forward`` (``full_forward_rows(idx)`` over all nodes in chunks,
         keeping ``q``/``z``/``pred``). Sets ``batch_size_`` (``None``: full-batch)."""
+        from ..train import distributed as dist
         from ..train.minibatch import chunked, node_batches, resolve_batching
 
         bs = resolve_batching(n, params, type(self).__name__)
         self.batch_size_ = bs
+        self.world_size_ = dist.world_size()
         if bs is None:
             return {}
         gen = torch.Generator().manual_seed(int(seed) + 7919)
         dev = self.device_
-        return {"batches": lambda epoch: node_batches(n, bs, gen, dev),
-                "full_forward": lambda: chunked(full_forward_rows, n, dev,
-                                                keys=("q", "z", "pred", "logits"))}
+        keys = ("q", "z", "pred", "logits")
+        return {"batches": lambda epoch: dist.shard_batches(list(node_batches(n, bs, gen, dev))),
+                "full_forward": lambda: dist.gather_rows(
+                    full_forward_rows, n,
+                    lambda fn, lo, hi: chunked(fn, hi, dev, keys=keys, start=lo))}
 
     @staticmethod
     def _rows(fn, n):

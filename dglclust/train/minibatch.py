@@ -6,7 +6,8 @@ One module for every model that trains on node mini-batches (the self-training l
 * :func:`resolve_batching` decides from the hyperparameters ``minibatch`` (``"auto"``, ``True``,
   ``False``) and ``batch_size`` (``None`` or an int >= 1) and the graph size: ``"auto"`` trains
   full-batch up to :data:`AUTO_NODES` nodes (the papers' recipe, unchanged) and on batches of
-  ``batch_size`` (default :data:`DEFAULT_BATCH_SIZE`) above it, or whenever ``batch_size`` is set.
+  ``batch_size`` (default :data:`DEFAULT_BATCH_SIZE`) above it, whenever ``batch_size`` is set, and
+  in a multi-process fit (:mod:`dglclust.train.distributed`: the batches are dealt to the ranks).
 * :func:`node_batches` yields the shuffled index batches of one epoch from a local generator
   (reproducible; no global seeding).
 * :func:`chunked` runs a forward function over all nodes in chunks without gradients and
@@ -49,7 +50,9 @@ def resolve_batching(n: int, params: dict, owner: str = "fit") -> int | None:
                          f"{DEFAULT_BATCH_SIZE})")
     if mode is False:
         return None
-    if mode is True or bs is not None or n > AUTO_NODES:
+    from .distributed import world_size
+
+    if mode is True or bs is not None or n > AUTO_NODES or world_size() > 1:
         return min(int(bs or DEFAULT_BATCH_SIZE), n)
     return None
 
@@ -65,12 +68,12 @@ def node_batches(n: int, batch_size: int, generator: torch.Generator,
 
 
 def chunked(fn: Callable[[torch.Tensor], dict], n: int, device=None,
-            chunk: int = FULL_PASS_CHUNK, keys=None) -> dict:
-    """``fn(idx)`` over ``idx = 0..n-1`` in chunks, without gradients; the tensors it returns
+            chunk: int = FULL_PASS_CHUNK, keys=None, start: int = 0) -> dict:
+    """``fn(idx)`` over ``idx = start..n-1`` in chunks, without gradients; the tensors it returns
     (a dict) are concatenated along dimension 0. ``keys`` limits what is kept (saves memory)."""
     parts: dict[str, list] = {}
     with torch.no_grad():
-        for s in range(0, n, int(chunk)):
+        for s in range(int(start), n, int(chunk)):
             idx = torch.arange(s, min(n, s + int(chunk)), device=device)
             out = fn(idx)
             for k, v in out.items():

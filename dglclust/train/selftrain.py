@@ -16,7 +16,9 @@ an epoch starts with a forward-only full pass (``full_forward()``, chunked by th
 refreshes P when due and gives the epoch's labels for the history and the stop rule; then one
 optimizer step per batch of ``batches(epoch)`` on ``loss_fn(forward(idx), P[idx], idx)``. The
 history row of epoch ``e`` holds the labels before the epoch's steps and the mean batch loss of its
-steps (absent for an epoch the stop rule ended before its steps).
+steps (absent for an epoch the stop rule ended before its steps). In a multi-process fit
+(:mod:`dglclust.train.distributed`) each rank steps on its share of the batches and the gradients
+are averaged over the ranks before every step.
 """
 from __future__ import annotations
 
@@ -150,6 +152,11 @@ class SelfTrainer:
     def _run_minibatch(self):
         from tqdm.auto import tqdm
 
+        from . import distributed as dist
+
+        params = [q for g in self.optimizer.param_groups for q in g["params"]]
+        dist.broadcast(params)  # multi-process: every replica starts from rank 0's weights
+
         p = None
         t0 = time.perf_counter()
         bar = tqdm(range(self.epochs), desc=self.desc, disable=not self.verbose, leave=False)
@@ -176,6 +183,7 @@ class SelfTrainer:
                                              "features")
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
+                dist.average_gradients(params)
                 self.optimizer.step()
                 b = int(idx.numel())
                 total += loss.item() * b

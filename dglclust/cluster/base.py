@@ -432,6 +432,41 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
                     full_forward_rows, n,
                     lambda fn, lo, hi: chunked(fn, hi, dev, keys=keys, start=lo))}
 
+    def _graph_minibatch(self, graph, x, params, seed, forward) -> tuple[dict, object]:
+        """Mini-batch training of a GCN model (:mod:`dglclust.train.history`): ``({}, None)`` when
+        the fit is full-batch (see :meth:`_minibatch`), else the SelfTrainer arguments and
+        ``batch_forward(idx)``. ``forward(graph_like, idx)`` runs the model on the rows ``idx``
+        with ``graph_like`` in place of the graph (its GCN layers propagate over the batch's rows
+        with the other nodes' inputs from the history); its first GCN layer must take ``x``. The
+        full pass of each epoch refreshes the history; the first one runs until it is exact. Sets
+        ``batch_size_``, ``world_size_`` and ``history_gb_`` (memory of the history)."""
+        from ..train import distributed as dist
+        from ..train.history import HistoryGraph
+        from ..train.minibatch import chunked, node_batches, resolve_batching
+
+        n = x.shape[0]
+        bs = resolve_batching(n, params, type(self).__name__)
+        self.batch_size_ = bs
+        self.world_size_ = dist.world_size()
+        if bs is None:
+            return {}, None
+        history = HistoryGraph(graph, fixed={0: x}, device=self.device_)
+        gen = torch.Generator().manual_seed(int(seed) + 7919)
+        dev = self.device_
+        keys = ("q", "z", "pred", "logits")
+
+        def refresh():  # every rank refreshes all rows: each needs the whole history
+            return chunked(lambda idx: forward(history.view(idx, refresh=True), idx), n, dev, keys=keys)
+
+        def full_forward():
+            out = refresh() if history.store else history.initialize(refresh)
+            self.history_gb_ = round(history.nbytes / 2**30, 3)
+            return out
+
+        return ({"batches": lambda epoch: dist.shard_batches(list(node_batches(n, bs, gen, dev))),
+                 "full_forward": full_forward},
+                lambda idx: forward(history.view(idx), idx))
+
     @staticmethod
     def _rows(fn, n):
         """``fn(idx)`` over all ``n`` rows as a no-argument function: one call when ``n`` is at

@@ -156,23 +156,33 @@ class SDCN(BaseClusterer):
     def _fit(self, graph, x, y, params, seed):
         module = self._make_module(x.shape[1], params).to(x.device)
         self._pretrain_ae(module.ae, x, params, seed)
-        self._init_centers(module, lambda: module.ae.encode(x)[-1].float(), params, seed)
+        self._init_centers(module, self._rows(lambda idx: module.ae.encode(x[idx])[-1].float(), x.shape[0]),
+                           params, seed)
         kw, gw = float(params["kl_weight"]), float(params["gcn_kl_weight"])
         key = "pred" if params.get("predict_from", "gcn") == "gcn" else "q"
 
-        def loss_fn(out, p):
+        def loss_fn(out, p, idx=None):
             kl = kl_div(out["q"].log(), p)
             ce = kl_div(torch.log_softmax(out["logits"], dim=1), p)
-            rec = torch.nn.functional.mse_loss(out["x_hat"], x)
+            rec = torch.nn.functional.mse_loss(out["x_hat"], x if idx is None else x[idx])
             return kw * kl + gw * ce + rec, {"kl": kl.detach(), "gcn_kl": ce.detach(), "rec": rec.detach()}
 
-        def forward():
+        def on_rows(g, idx):
+            with self._autocast():
+                return module(g, x[idx])
+
+        batching, batch_forward = self._graph_minibatch(graph, x, params, seed, on_rows)
+
+        def forward(idx=None):
+            if idx is not None:
+                return batch_forward(idx)
             with self._autocast():
                 return module(graph, x)
 
         trainer = SelfTrainer(module.parameters(), forward, loss_fn,
                               lambda out: argmax_labels(out[key]), epochs=int(params["epochs"]),
                               lr=float(params["lr"]), update_interval=int(params["update_interval"]),
-                              y_true=y, verbose=bool(self.verbose), desc=type(self).__name__, **self._stop_rule(params))
+                              y_true=y, verbose=bool(self.verbose), desc=type(self).__name__,
+                              **self._stop_rule(params), **batching)
         out = trainer.run()
         self._store_self_training(module, trainer, out, key, "z", soft="pred")

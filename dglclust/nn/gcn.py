@@ -64,7 +64,12 @@ class GCNLayer(nn.Module):
         :math:`(\hat A H) W`): also return :math:`\hat A H`, as ``(output, propagated)``."""
         if feat.shape[-1] != self.in_feats:
             raise ValueError(f"GCNLayer expects {self.in_feats} input features, got {feat.shape[-1]}")
-        if self.in_feats > self.out_feats:
+        m = None
+        if hasattr(graph, "propagate_rows"):
+            # a node batch of dglclust.train.history.HistoryGraph: the batch's rows of A_hat H
+            m = graph.propagate_rows(_upcast(feat), self.norm, self.add_self_loops)
+            h = m @ self.weight
+        elif self.in_feats > self.out_feats:
             if return_propagated:
                 raise ValueError("return_propagated needs in_feats <= out_feats (the layer propagates "
                                  "H W, not H, when it narrows)")

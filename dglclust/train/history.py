@@ -33,8 +33,8 @@ import torch
 
 __all__ = ["HistoryGraph"]
 
-#: gathered neighbour rows x width per chunk of a propagation (bounds the temporary memory)
-_GATHER_ELEMENTS = 1 << 23
+#: output rows x width per chunk of a propagation (bounds the temporary memory)
+_OUT_ELEMENTS = 1 << 24
 
 
 class HistoryGraph:
@@ -90,34 +90,37 @@ class HistoryGraph:
 
     def rows_product(self, idx, h, norm="row", add_self_loops=True) -> torch.Tensor:
         r""":math:`\hat A_{idx,:} h` in float32 without gradients (``h``: ``n x w`` of any float
-        type), gathering the neighbour rows in chunks of about 8M elements."""
+        type). The neighbour rows are gathered and summed by ``torch.nn.functional.embedding_bag``
+        (one fused pass, no ``|B| deg x w`` temporary), in chunks of about 16M output elements."""
         if norm not in ("row", "sym", "none"):
             raise ValueError(f"norm must be 'row', 'sym' or 'none', got {norm!r}")
         w = h.shape[1]
         out = torch.empty(idx.numel(), w, dtype=torch.float32, device=h.device)
-        avg = max(1.0, float(self.indices.numel()) / max(self.n, 1))
-        step = max(1, int(_GATHER_ELEMENTS // max(1.0, avg * w)))
+        step = max(1, int(_OUT_ELEMENTS // max(w, 1)))
+        contiguous = idx.numel() > 1 and bool((idx[1:] - idx[:-1] == 1).all())
         with torch.no_grad():
             for s in range(0, idx.numel(), step):
                 r = idx[s:s + step]
-                starts = self.indptr[r]
-                counts = self.indptr[r + 1] - starts
-                total = int(counts.sum())
-                seg = torch.repeat_interleave(torch.arange(r.numel(), device=r.device), counts)
-                offs = torch.cumsum(counts, 0) - counts
-                pos = starts.repeat_interleave(counts) + torch.arange(total, device=r.device) \
-                    - offs.repeat_interleave(counts)
-                cols = self.indices[pos]
-                vals = h[cols].float()
+                if contiguous:  # a range of rows (the refresh pass): the CSR slice as it is
+                    lo, hi = int(self.indptr[r[0]]), int(self.indptr[r[-1] + 1])
+                    cols = self.indices[lo:hi]
+                    offsets = self.indptr[r] - lo
+                else:
+                    starts = self.indptr[r]
+                    counts = self.indptr[r + 1] - starts
+                    offsets = torch.cumsum(counts, 0) - counts
+                    total = int(counts.sum())
+                    pos = starts.repeat_interleave(counts) + torch.arange(total, device=r.device) \
+                        - offsets.repeat_interleave(counts)
+                    cols = self.indices[pos]
                 row_scale, sym = self._scales(r, norm, add_self_loops)
-                if sym:
-                    vals.mul_(self._col_scale(cols, add_self_loops)[:, None])
-                acc = torch.zeros(r.numel(), w, dtype=torch.float32, device=h.device)
-                acc.index_add_(0, seg, vals)
+                weights = self._col_scale(cols, add_self_loops).to(h.dtype) if sym else None
+                acc = torch.nn.functional.embedding_bag(cols, h, offsets, mode="sum",
+                                                        per_sample_weights=weights).float()
                 if add_self_loops:
                     own = h[r].float()
                     acc.add_(own * row_scale[:, None] if sym else own)
-                out[s:s + step] = acc * row_scale[:, None]
+                out[s:s + step] = acc.mul_(row_scale[:, None])
         return out
 
     def self_weight(self, idx, norm="row", add_self_loops=True) -> torch.Tensor:

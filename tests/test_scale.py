@@ -295,3 +295,56 @@ def test_sdcn_minibatch_quality(digits_graph):
     nf = np.median([evaluate(y, f.labels_)["nmi"] for f in full])
     nm = np.median([evaluate(y, f.labels_)["nmi"] for f in mini])
     assert nm > nf - 0.05, (nm, nf)
+
+
+# -- models whose method cannot scale: an early, clear error with the estimate --------------------
+def _empty_graph(n, d=2):
+    x = np.random.default_rng(0).standard_normal((n, d)).astype(np.float32)
+    return from_arrays(x, edges=np.zeros((0, 2), dtype=np.int64))
+
+
+@pytest.mark.parametrize("name,words", [
+    ("caegcn", ["CaEGCN: 100,001 nodes", "minutes per epoch", "the limit is 100,000 nodes"]),
+    ("dfcn", ["DFCN: 100,001 nodes", "minutes per epoch", "the limit is 100,000 nodes"]),
+    ("adagae", ["AdaGAE: 100,001 nodes", "entries", "the limit is 100,000 nodes"]),
+])
+def test_too_large_for_the_method(name, words, monkeypatch):
+    import time
+
+    from dglclust.cluster import GraphTooLargeError, get_estimator
+
+    monkeypatch.delenv("DGLCLUST_ALLOW_LARGE", raising=False)
+    g = _empty_graph(100_001)
+    t0 = time.perf_counter()
+    with pytest.raises(GraphTooLargeError) as err:
+        get_estimator(name)(n_clusters=2, random_state=0, verbose=False).fit(g)
+    assert time.perf_counter() - t0 < 30  # raised before any work
+    for w in words:
+        assert w in str(err.value), str(err.value)
+    assert "DGLCLUST_ALLOW_LARGE=1" in str(err.value)
+
+
+def test_daegc_two_hop_limit_and_the_way_out(monkeypatch):
+    from dglclust.cluster import DAEGC, GraphTooLargeError
+
+    out = planted_partition(2000, k=2, avg_degree=10, d=8, seed=0)
+    g = from_arrays(out["features"], edges=out["edges"])
+    monkeypatch.setattr(DAEGC, "max_two_hop_pairs", 1000)
+    with pytest.raises(GraphTooLargeError, match="set proximity_order=1"):
+        DAEGC(n_clusters=2, random_state=0, verbose=False).fit(g)
+    monkeypatch.setenv("DGLCLUST_ALLOW_LARGE", "1")
+    with pytest.warns(UserWarning, match="2-hop"):
+        DAEGC(n_clusters=2, random_state=0, verbose=False, pretrain_epochs=1, epochs=1, cache=False).fit(g)
+
+
+def test_daegc_sampled_loss_quality(digits_graph):
+    """DAEGC with the sampled all-pairs term clusters digits about as well as with the exact one."""
+    from dglclust.cluster import DAEGC
+
+    y = digits_graph.ndata["label"].numpy()
+    kw = dict(n_clusters=10, random_state=0, verbose=False, cache=False, pretrain_epochs=30, epochs=20)
+    exact = evaluate(y, DAEGC(**kw).fit_predict(digits_graph))
+    mini = DAEGC(**kw, batch_size=512).fit(digits_graph)
+    assert mini.batch_size_ == 512
+    got = evaluate(y, mini.labels_)
+    assert got["nmi"] > exact["nmi"] - 0.05, (got, exact)

@@ -46,6 +46,8 @@ TAIL = """
 | `--data-dir` that is not a directory | exit 2 |
 | `--features` / `--edges` / `--labels` files missing or unreadable | exit 2 |
 | `reproduce` onto a complete result | exit 2 unless `--overwrite` |
+| `fit --nproc N` with N above the CPU count, or below 1 | exit 2 naming the cores |
+| a graph beyond a model's method (CaEGCN, DFCN, AdaGAE above 100,000 nodes; DAEGC with more than 3e8 two-hop pairs) | `GraphTooLargeError` before any work, with the estimated time / memory and what to use instead (`DGLCLUST_ALLOW_LARGE=1`: a warning) |
 """
 
 

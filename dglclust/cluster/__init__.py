@@ -1,5 +1,5 @@
 """scikit-learn-style clustering estimators (``fit``, ``fit_predict``, ``labels_``)."""
-from .base import BaseClusterer, check_graph
+from .base import BaseClusterer, GraphTooLargeError, check_graph
 from .estimators import AEKMeans, DEC, IDEC, SDCN
 from .agcn import AGCN, AGCNH, AGCNS
 from .dfcn import DFCN
@@ -40,5 +40,5 @@ def get_estimator(name: str):
         raise KeyError(f"unknown model {name!r}; available: {sorted(ESTIMATORS)}") from None
 
 
-__all__ = ["BaseClusterer", "check_graph", "ESTIMATORS", "get_estimator", "AEKMeans", "DEC", "IDEC", "SDCN", "GFDC",
+__all__ = ["BaseClusterer", "GraphTooLargeError", "check_graph", "ESTIMATORS", "get_estimator", "AEKMeans", "DEC", "IDEC", "SDCN", "GFDC",
            "KMeansFeatures", "KMeansPropagated", "BASELINES"]

@@ -27,7 +27,8 @@ def argmax_labels(t: torch.Tensor) -> np.ndarray:
     """Hard labels (int64 numpy) = row-wise argmax of soft assignments."""
     return t.argmax(1).cpu().numpy().astype(np.int64)
 
-__all__ = ["BaseClusterer", "check_graph", "CollapsedClusteringWarning", "InvalidParameterError"]
+__all__ = ["BaseClusterer", "check_graph", "CollapsedClusteringWarning", "GraphTooLargeError",
+           "InvalidParameterError"]
 
 _FORMAT = "dglclust-estimator"
 _FORMAT_VERSION = 1
@@ -35,6 +36,34 @@ _FORMAT_VERSION = 1
 
 class CollapsedClusteringWarning(UserWarning):
     """A fit ended with fewer non-empty clusters than ``n_clusters``."""
+
+
+class GraphTooLargeError(ValueError):
+    """The graph is beyond what the model's method can do on this machine; raised by ``fit``
+    before any work, with the estimated cost. ``DGLCLUST_ALLOW_LARGE=1`` turns it into a warning."""
+
+
+def machine_memory_bytes() -> int:
+    """Physical memory of this machine (``os.sysconf``), or 0 when unknown."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 0
+
+
+def too_large(owner: str, what: str, advice: str) -> None:
+    """Raise :class:`GraphTooLargeError` ``"{owner}: {what}; {advice}"`` (a warning instead when
+    the environment sets ``DGLCLUST_ALLOW_LARGE=1``)."""
+    import os
+
+    msg = (f"{owner}: {what}; {advice} (set DGLCLUST_ALLOW_LARGE=1 to try anyway; docs/scale.md "
+           "lists what each model can do at scale)")
+    if os.environ.get("DGLCLUST_ALLOW_LARGE") == "1":
+        warnings.warn(msg, UserWarning, stacklevel=3)
+        return
+    raise GraphTooLargeError(msg)
 
 _COMMON = ("n_clusters", "random_state", "device", "verbose")
 
@@ -165,6 +194,7 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         params = self.params_
         validate_params(type(self).__name__, params, configs.load_config(self.name))
         self.n_clusters_ = self._resolve_n_clusters(n, labels)
+        self._check_scale(graph, n, int(x.shape[1]), params)
         self.n_features_in_ = int(x.shape[1])
         self.device_ = resolve_device(self.device)
         from ..train.precision import resolve_precision
@@ -191,6 +221,10 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
                   f"({', '.join(str(i.get('path')) for i in cached)}; pretraining skipped); set "
                   "DGLCLUST_CACHE elsewhere or delete the file to pretrain again", flush=True)
         check_collapse(type(self).__name__, self.labels_, self.n_clusters_, stacklevel=4)
+
+    def _check_scale(self, graph, n: int, d: int, params: dict) -> None:
+        """Models whose method cannot handle some sizes override this and call :func:`too_large`
+        with the estimated cost (before any work)."""
 
     def fit_predict(self, graph, y=None):
         return self.fit(graph).labels_

@@ -8,7 +8,7 @@ from ..nn.gat import attention_structure
 from ..nn.recon import gram_bce, target_coo
 from ..ops import student_t
 from ..train import SelfTrainer, kl_div
-from .base import BaseClusterer, argmax_labels
+from .base import BaseClusterer, argmax_labels, too_large
 
 __all__ = ["GAE", "VGAE", "DAEGC"]
 
@@ -139,6 +139,23 @@ class DAEGC(_GraphAEBase):
 
     name = "daegc"
     inference = "graph"
+    #: ``fit`` raises :class:`GraphTooLargeError` when forming ``B^t`` (t = ``proximity_order`` >= 2)
+    #: would pass through more than this many 2-hop pairs (sum of squared degrees + 1)
+    max_two_hop_pairs = 300_000_000
+
+    def _check_scale(self, graph, n, d, params):
+        order = int(params["proximity_order"])
+        if order < 2 or graph.num_edges() == 0:
+            return
+        deg = graph.in_degrees().double() + 1.0
+        pairs = int(float((deg * deg).sum()))
+        if pairs > self.max_two_hop_pairs:
+            too_large(type(self).__name__,
+                      f"its attention weights M = (B + ... + B^{order})/{order} need the 2-hop "
+                      f"products of this graph: {pairs:,} pairs (sum of squared degrees), "
+                      f"~{pairs * 40 / 2**30:,.0f} GB while they are formed",
+                      f"the limit is {self.max_two_hop_pairs:,} pairs; set proximity_order=1 "
+                      "(M = B, O(E); a deviation from the paper's t = 2) or use GAE/VGAE")
 
     def _make_module(self, in_dim, params):
         return DAEGCModule(in_dim, self.n_clusters_, params["hidden_dims"], int(params["latent_dim"]),
@@ -154,9 +171,12 @@ class DAEGC(_GraphAEBase):
         structure = attention_structure(graph, int(params["proximity_order"]), device=x.device)
         target = target_coo(graph, add_self_loops=True, norm="none", device=x.device)
         tile, wd = int(params["tile"]), float(params["weight_decay"])
+        pairs = self._sampled_pairs(x.shape[0], params)
+        gen = torch.Generator().manual_seed(int(seed) + 104729)
 
         def rec_loss(z):
-            return gram_bce(z, target, pos_weight=1.0, reduction="mean", tile=tile)
+            return gram_bce(z, target, pos_weight=1.0, reduction="mean", tile=tile, pairs=pairs,
+                            generator=gen)
 
         def pretrain_loss():
             with self._autocast():
@@ -167,7 +187,8 @@ class DAEGC(_GraphAEBase):
         self._train_reconstruction(
             module, pretrain_loss, graph, x, params, epochs=params["pretrain_epochs"], lr=params["pretrain_lr"],
             tag="daegc", settings={"weight_decay": wd, "order": int(params["proximity_order"]),
-                                   "precision": self.precision_, "tile": tile})
+                                   "precision": self.precision_, "tile": tile, "pairs": pairs,
+                                   "seed": int(seed) if pairs else None})
         self._init_centers(module, lambda: module.embed(structure, x), params, seed)
         gamma = float(params["kl_weight"])
 

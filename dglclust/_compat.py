@@ -64,6 +64,9 @@ def _stub_graphbolt_if_unbuilt() -> None:
         stub = types.ModuleType("dgl.graphbolt")
         stub.__doc__ = "Empty stand-in installed by dglclust._compat: GraphBolt is unavailable for this torch."
         stub.__path__ = []  # type: ignore[attr-defined]
+        # DistDGL's servers test isinstance(partition, graphbolt.FusedCSCSamplingGraph) even when
+        # GraphBolt is off: a class nothing is an instance of keeps them on the DGLGraph format
+        stub.FusedCSCSamplingGraph = type("FusedCSCSamplingGraph", (), {})  # type: ignore[attr-defined]
         sys.modules["dgl.graphbolt"] = stub
 
 

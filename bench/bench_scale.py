@@ -37,6 +37,8 @@ def fit_once(model, dataset, seed, sets, timeout, nproc=1):
             cmd += ["--set", s]
         if nproc > 1:
             cmd += ["--nproc", str(nproc)]
+        from run_all import cpu_name
+
         la0 = os.getloadavg()[0]
         t0 = time.time()
         proc = subprocess.run(["/usr/bin/time", "-f", "PEAK_RSS_KB=%M", *cmd], cwd=ROOT,
@@ -44,6 +46,7 @@ def fit_once(model, dataset, seed, sets, timeout, nproc=1):
         wall = time.time() - t0
         rss = [ln for ln in proc.stderr.splitlines() if ln.startswith("PEAK_RSS_KB=")]
         row = {"model": model, "dataset": dataset, "seed": seed, "sets": sets, "nproc": nproc,
+               "machine": cpu_name(),
                "command": "python -m dglclust " + " ".join(shlex.quote(c) for c in cmd[3:]),
                "wall_s": round(wall, 1), "peak_rss_gb": round(int(rss[-1].split("=")[1]) / 2**20, 2)
                if rss else None, "load_before": round(la0, 2), "load_after": round(os.getloadavg()[0], 2),
@@ -62,8 +65,8 @@ def fit_once(model, dataset, seed, sets, timeout, nproc=1):
 
 def table(rows):
     lines = ["| dataset | model | seed | ACC | NMI | ARI | wall (s) | fit (s) | pretrain (s) | peak RSS (GB) "
-             "| load before / after | settings |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| load before / after | settings | machine |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         m = r.get("metrics") or {}
 
@@ -75,7 +78,8 @@ def table(rows):
         procs = f" x{r['nproc']} processes" if r.get("nproc", 1) > 1 else ""
         lines.append(f"| {r['dataset']} | {r['model']}{procs}{status} | {r['seed']} | {pct('acc')} | {pct('nmi')} "
                      f"| {pct('ari')} | {r['wall_s']:.0f} | {fit} | {pre} | {r['peak_rss_gb']} "
-                     f"| {r['load_before']} / {r['load_after']} | {' '.join(r['sets']) or '-'} |")
+                     f"| {r['load_before']} / {r['load_after']} | {' '.join(r['sets']) or '-'} "
+                     f"| {r.get('machine', 'not recorded')} |")
     return "\n".join(lines)
 
 
@@ -122,7 +126,7 @@ def main(argv=None):
     from run_all import machine_line
 
     body = ["# Large graphs: whole fits on planted partitions", "",
-            f"Machine: {machine_line()}.", "",
+            f"Machine of the last run: {machine_line()}; each row names the CPU it ran on.", "",
             "Each row is one `python -m dglclust fit` in its own process (the command is in "
             f"{jl.name}), run alone on the machine (the load average before/after is in the row); "
             "peak RSS of that process from /usr/bin/time; ACC/NMI/ARI in percent of the final "

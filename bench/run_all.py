@@ -33,15 +33,23 @@ def load_per_core() -> float:
     return os.getloadavg()[0] / (os.cpu_count() or 1)
 
 
-def machine_line() -> str:
-    info = {}
+def _lscpu() -> dict:
     try:
         out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-        for line in out.splitlines():
-            k, _, v = line.partition(":")
-            info[k.strip()] = v.strip()
     except (OSError, subprocess.SubprocessError):
-        pass
+        return {}
+    return {k.strip(): v.strip() for k, _, v in (ln.partition(":") for ln in out.splitlines())}
+
+
+def cpu_name(info: dict | None = None) -> str:
+    """``"<lscpu model name> (family F model M)"``, e.g. ``"AMD EPYC (family 25 model 17)"``."""
+    info = _lscpu() if info is None else info
+    return (f"{info.get('Model name', 'unknown CPU')} (family {info.get('CPU family', '?')} model "
+            f"{info.get('Model', '?')})")
+
+
+def machine_line() -> str:
+    info = _lscpu()
     flags = set(info.get("Flags", "").split())
     shown = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in flags]
     mem = ""
@@ -53,8 +61,7 @@ def machine_line() -> str:
         pass
     import torch
 
-    return (f"{info.get('Model name', 'unknown CPU')} (family {info.get('CPU family', '?')} model "
-            f"{info.get('Model', '?')}), {info.get('CPU(s)', os.cpu_count())} CPUs, flags: "
+    return (f"{cpu_name(info)}, {info.get('CPU(s)', os.cpu_count())} CPUs, flags: "
             f"{' '.join(shown) or 'none of avx2/avx512/bf16/amx'}{mem}; torch {torch.__version__} "
             f"({torch.get_num_threads()} threads by default), Python {sys.version.split()[0]}")
 

@@ -41,8 +41,17 @@ def fit_once(model, dataset, seed, sets, timeout, nproc=1):
 
         la0 = os.getloadavg()[0]
         t0 = time.time()
-        proc = subprocess.run(["/usr/bin/time", "-f", "PEAK_RSS_KB=%M", *cmd], cwd=ROOT,
-                              capture_output=True, text=True, timeout=timeout)
+        # own session: a timeout kills the whole group (time and the fit), not only /usr/bin/time
+        with subprocess.Popen(["/usr/bin/time", "-f", "PEAK_RSS_KB=%M", *cmd], cwd=ROOT, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              start_new_session=True) as child:
+            try:
+                stdout, stderr = child.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, 9)
+                child.communicate()
+                raise
+        proc = subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
         wall = time.time() - t0
         rss = [ln for ln in proc.stderr.splitlines() if ln.startswith("PEAK_RSS_KB=")]
         row = {"model": model, "dataset": dataset, "seed": seed, "sets": sets, "nproc": nproc,

@@ -31,6 +31,8 @@ __all__ = ["BaseClusterer", "check_graph", "CollapsedClusteringWarning", "GraphT
            "InvalidParameterError"]
 
 _FORMAT = "dglclust-estimator"
+#: what the chunked full pass of a mini-batch fit keeps of the model's output
+_FULL_PASS_KEYS = ("q", "z", "pred", "logits")
 _FORMAT_VERSION = 1
 
 
@@ -41,16 +43,6 @@ class CollapsedClusteringWarning(UserWarning):
 class GraphTooLargeError(ValueError):
     """The graph is beyond what the model's method can do on this machine; raised by ``fit``
     before any work, with the estimated cost. ``DGLCLUST_ALLOW_LARGE=1`` turns it into a warning."""
-
-
-def machine_memory_bytes() -> int:
-    """Physical memory of this machine (``os.sysconf``), or 0 when unknown."""
-    import os
-
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
-        return 0
 
 
 def too_large(owner: str, what: str, advice: str) -> None:
@@ -451,20 +443,33 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         by ``seed``) and ``full_forward`` (``full_forward_rows(idx)`` over all nodes in chunks,
         keeping ``q``/``z``/``pred``). Sets ``batch_size_`` (``None``: full-batch)."""
         from ..train import distributed as dist
-        from ..train.minibatch import chunked, node_batches, resolve_batching
+        from ..train.minibatch import chunked
+
+        bs, batches = self._batching(n, params, seed)
+        if bs is None:
+            return {}
+        dev = self.device_
+        return {"batches": batches,
+                "full_forward": lambda: dist.gather_rows(
+                    full_forward_rows, n,
+                    lambda fn, lo, hi: chunked(fn, hi, dev, keys=_FULL_PASS_KEYS, start=lo))}
+
+    def _batching(self, n, params, seed):
+        """``(batch_size, batches)`` of a mini-batch fit, ``(None, None)`` for full batch
+        (:func:`dglclust.train.minibatch.resolve_batching`); ``batches(epoch)`` deals this rank's
+        shuffled node batches (generator seeded by ``seed``). Sets ``batch_size_`` and
+        ``world_size_``."""
+        from ..train import distributed as dist
+        from ..train.minibatch import node_batches, resolve_batching
 
         bs = resolve_batching(n, params, type(self).__name__)
         self.batch_size_ = bs
         self.world_size_ = dist.world_size()
         if bs is None:
-            return {}
+            return None, None
         gen = torch.Generator().manual_seed(int(seed) + 7919)
         dev = self.device_
-        keys = ("q", "z", "pred", "logits")
-        return {"batches": lambda epoch: dist.shard_batches(list(node_batches(n, bs, gen, dev))),
-                "full_forward": lambda: dist.gather_rows(
-                    full_forward_rows, n,
-                    lambda fn, lo, hi: chunked(fn, hi, dev, keys=keys, start=lo))}
+        return bs, lambda epoch: dist.shard_batches(list(node_batches(n, bs, gen, dev)))
 
     def _graph_minibatch(self, graph, x, params, seed, forward) -> tuple[dict, object]:
         """Mini-batch training of a GCN model (:mod:`dglclust.train.history`): ``({}, None)`` when
@@ -474,31 +479,25 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         with the other nodes' inputs from the history); its first GCN layer must take ``x``. The
         full pass of each epoch refreshes the history; the first one runs until it is exact. Sets
         ``batch_size_``, ``world_size_`` and ``history_gb_`` (memory of the history)."""
-        from ..train import distributed as dist
         from ..train.history import HistoryGraph
-        from ..train.minibatch import chunked, node_batches, resolve_batching
+        from ..train.minibatch import chunked
 
         n = x.shape[0]
-        bs = resolve_batching(n, params, type(self).__name__)
-        self.batch_size_ = bs
-        self.world_size_ = dist.world_size()
+        bs, batches = self._batching(n, params, seed)
         if bs is None:
             return {}, None
         history = HistoryGraph(graph, fixed={0: x}, device=self.device_)
-        gen = torch.Generator().manual_seed(int(seed) + 7919)
         dev = self.device_
-        keys = ("q", "z", "pred", "logits")
 
         def refresh():  # every rank refreshes all rows: each needs the whole history
-            return chunked(lambda idx: forward(history.view(idx, refresh=True), idx), n, dev, keys=keys)
+            return chunked(lambda idx: forward(history.view(idx, refresh=True), idx), n, dev, keys=_FULL_PASS_KEYS)
 
         def full_forward():
             out = refresh() if history.store else history.initialize(refresh)
             self.history_gb_ = round(history.nbytes / 2**30, 3)
             return out
 
-        return ({"batches": lambda epoch: dist.shard_batches(list(node_batches(n, bs, gen, dev))),
-                 "full_forward": full_forward},
+        return ({"batches": batches, "full_forward": full_forward},
                 lambda idx: forward(history.view(idx), idx))
 
     @staticmethod

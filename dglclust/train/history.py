@@ -55,7 +55,6 @@ class HistoryGraph:
         self.fixed = dict(fixed or {})
         self.dtype = dtype
         self.store: dict[int, torch.Tensor] = {}
-        self.layers_seen = 0
 
     def view(self, idx: torch.Tensor, refresh: bool = False) -> "_BatchView":
         """What a model takes in place of the graph for the nodes ``idx`` (int64)."""

@@ -209,6 +209,14 @@ def run_one(model, dataset, graph, seed, device=None, overrides=None, verbose=Fa
         row[f"best_{k}_label_selected"] = (
             None if best is None or k not in best else 100.0 * float(best[k])
         )
+    start = getattr(est, "start_labels_", None)  # the KMeans partition self-training started from
+    if start is not None:
+        row["start_acc"] = 100.0 * float(_evaluate(y_true, start)["acc"])
+    if any("changed" in h for h in history):  # per-epoch ACC and label change (stop-rule replays)
+        row["curve"] = {"epoch": [h.get("epoch") for h in history],
+                        "acc": [None if h.get("acc") is None else round(100.0 * float(h["acc"]), 3)
+                                for h in history],
+                        "changed": [h.get("changed") for h in history]}
     row["fit_time_s"] = fit_time
     pre = getattr(est, "pretrain_time_", None)  # included in fit_time_s (0 when loaded from cache)
     row["pretrain_time_s"] = None if pre is None else float(pre)

@@ -22,6 +22,17 @@ import numpy as np
 METRICS = ("acc", "nmi", "ari", "f1")
 
 
+#: settings that make a run another variant of its model (its own table line)
+VARIANT_KEYS = ("start",)
+
+
+def variant(res) -> str:
+    """`` [start=graph]`` for a run made with ``--set start=graph`` (or annotated ``"start"``)."""
+    over = res.get("overrides") or {}
+    parts = [f"{k}={over.get(k, res.get(k))}" for k in VARIANT_KEYS if over.get(k, res.get(k)) is not None]
+    return f" [{', '.join(parts)}]" if parts else ""
+
+
 def rows_by_combo(dirs):
     combos, papers = {}, {}
     for d in dirs:
@@ -32,7 +43,7 @@ def rows_by_combo(dirs):
                 continue
             if not isinstance(res, dict) or "rows" not in res:
                 continue
-            key = (res["model"], res["dataset"])
+            key = (res["model"] + variant(res), res["dataset"])
             papers[key] = res.get("paper")
             seen = combos.setdefault(key, {})
             for row in res["rows"]:

@@ -33,7 +33,7 @@ dgl = import_dgl()
 EXPECTED = {  # name: (nodes, features, classes)
     "acm": (3025, 1870, 3),
     "dblp": (4057, 334, 4),
-    "dblp-sdcn": (4057, 334, 4),
+    "dblp-magnn": (4057, 334, 4),
     "citeseer": (3327, 3703, 6),
     "citeseer-dgl": (3327, 3703, 6),
     "usps": (9298, 256, 10),
@@ -172,7 +172,7 @@ def test_acm_equals_sdcn_files(shared_data_dir):
 
 
 def test_dblp_equals_sdcn_format(shared_data_dir):
-    g = load("dblp", shared_data_dir)[0]
+    g = load("dblp-magnn", shared_data_dir)[0]
     ref = shared_data_dir / "dblp_magnn/sdcn_format"
     assert graph_pairs(g) == file_pairs(ref / "graph/dblp_graph.txt")
     assert g.num_edges() == 2 * 3528
@@ -180,16 +180,16 @@ def test_dblp_equals_sdcn_format(shared_data_dir):
     assert np.array_equal(g.ndata["feat"].numpy(), read_matrix(ref / "data/dblp.txt").astype(np.float32))
 
 
-def test_dblp_sdcn_order_equals_sdcn_files(shared_data_dir):
-    """`dblp-sdcn` (DCRN's dblp.zip, checksum-verified) is SDCN's DBLP in SDCN's node order: labels
-    and graph equal SDCN's own files; the features are the same rows as `dblp` (MAGNN order)."""
-    g = load("dblp-sdcn", shared_data_dir)[0]
+def test_dblp_is_sdcn_order_and_equals_sdcn_files(shared_data_dir):
+    """`dblp` (DCRN's dblp.zip, checksum-verified) is SDCN's DBLP in SDCN's node order: labels
+    and graph equal SDCN's own files; the features are the same rows as `dblp-magnn`."""
+    g = load("dblp", shared_data_dir)[0]
     assert (g.num_nodes(), g.ndata["feat"].shape[1], g.num_edges()) == (4057, 334, 2 * 3528)
     assert np.array_equal(g.ndata["label"].numpy(),
                           np.loadtxt(shared_data_dir / "sdcn/data/dblp_label.txt", dtype=np.int64))
     assert graph_pairs(g) == file_pairs(shared_data_dir / "sdcn/graph/dblp_graph.txt")
     check_graph(g)
-    magnn = load("dblp", shared_data_dir)[0].ndata["feat"].numpy()
+    magnn = load("dblp-magnn", shared_data_dir)[0].ndata["feat"].numpy()
     rows = lambda a: sorted(map(bytes, np.ascontiguousarray(a).view(np.uint8).reshape(a.shape[0], -1)))
     assert rows(g.ndata["feat"].numpy()) == rows(magnn)
     assert fetch("dcrn/dblp.zip", data_dir=shared_data_dir).name == "dblp.zip"
@@ -286,7 +286,7 @@ def test_checksum_mismatch_names_file_and_hashes(shared_data_dir, tmp_path, fres
     actual = _files.sha256_file(bad)
     expected = FILES["dblp_magnn/original/labels.npy"].sha256
     with pytest.raises(ChecksumMismatchError, match=rf"labels\.npy.*expected sha256 {expected}, got {actual}"):
-        load_dataset("dblp", data_dir=tmp_path / "data")
+        load_dataset("dblp-magnn", data_dir=tmp_path / "data")
 
 
 def test_missing_file_offline_names_url_and_variable(tmp_path, fresh_cache):
@@ -324,13 +324,13 @@ def test_download_into_cache_then_reuse(shared_data_dir, tmp_path, fresh_cache, 
     monkeypatch.setattr(urllib.request, "urlopen", web)
     empty = tmp_path / "empty"
     empty.mkdir()
-    g = load_dataset("dblp", data_dir=empty)[0]
+    g = load_dataset("dblp-magnn", data_dir=empty)[0]
     assert sorted(web.requested) == sorted(FILES[f"dblp_magnn/original/{f}"].url for f in DBLP_FILES)
     for f in DBLP_FILES:
         got = fresh_cache / "raw/dblp_magnn/original" / f
         assert got.read_bytes() == (shared_data_dir / "dblp_magnn/original" / f).read_bytes()
     assert not list(empty.iterdir())  # nothing written into the data dir
-    assert graph_pairs(g) == graph_pairs(load("dblp", shared_data_dir)[0])
+    assert graph_pairs(g) == graph_pairs(load("dblp-magnn", shared_data_dir)[0])
     # the downloaded copies are found again without any request
     web.requested.clear()
     path = fetch("dblp_magnn/original/labels.npy", data_dir=empty)
@@ -457,10 +457,10 @@ def test_same_size_same_mtime_edit_is_caught_when_the_cache_is_rebuilt(shared_da
         load_dataset("acm", data_dir=data, force_reload=True)
 
 
-def test_dblp_sdcn_takes_the_dblp_settings_and_paper_numbers():
+def test_dblp_magnn_takes_the_dblp_settings_and_paper_numbers():
     from dglclust.cluster import DFCN
     from dglclust.configs import paper_numbers
 
-    assert DFCN.from_config("dblp-sdcn").params_ == DFCN.from_config("dblp").params_
-    assert DFCN.from_config("dblp-sdcn").params_["pca_dim"] == 50
-    assert paper_numbers("sdcn", "dblp-sdcn")["acc"] == paper_numbers("sdcn", "dblp")["acc"] == 68.05
+    assert DFCN.from_config("dblp-magnn").params_ == DFCN.from_config("dblp").params_
+    assert DFCN.from_config("dblp-magnn").params_["pca_dim"] == 50
+    assert paper_numbers("sdcn", "dblp-magnn")["acc"] == paper_numbers("sdcn", "dblp")["acc"] == 68.05

@@ -180,6 +180,18 @@ def test_minibatch_kmeans_path():
         kmeans_init(z, 4, 3, 0, method="fast")
 
 
+def test_minibatch_kmeans_progress_bar(capsys):
+    """The KMeans stage at scale shows a progress bar when verbose, and nothing otherwise; the
+    result does not depend on it."""
+    z = torch.as_tensor(np.random.default_rng(1).normal(size=(3000, 4)), dtype=torch.float32)
+    _, quiet, _ = kmeans_init(z, 3, 2, 0, method="minibatch")
+    assert capsys.readouterr().err == ""
+    _, loud, _ = kmeans_init(z, 3, 2, 0, method="minibatch", verbose=True)
+    err = capsys.readouterr().err
+    assert "KMeans (3,000 rows): 2 mini-batch restarts, Lloyd" in err and "0/2" in err
+    assert np.array_equal(quiet, loud)
+
+
 # -- multi-process training (torch.distributed, gloo on 127.0.0.1) ---------------------------------
 def _cli(*args, timeout=600):
     import subprocess

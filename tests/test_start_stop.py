@@ -115,11 +115,12 @@ def test_start_select_bad_value():
         AEKMeans(start_select="nmi")
 
 
-def test_fit_reads_no_labels(blobs):
+@pytest.mark.parametrize("start", ["paper", "graph"])
+def test_fit_reads_no_labels(blobs, start):
     """The same fit with and without ndata['label'] gives the same labels (labels only feed the
     history's metrics)."""
     kw = dict(n_clusters=3, random_state=0, verbose=False, stop="labels", pretrain_restarts=2,
-              start_select="silhouette", **SMALL)
+              start_select="silhouette", start=start, **SMALL)
     with_labels = SDCN(**kw).fit(blobs).labels_
     g = from_arrays(blobs.ndata["feat"].numpy(), edges=torch.stack(blobs.edges()).T.numpy())
     assert "label" not in g.ndata
@@ -155,3 +156,47 @@ def test_reproduce_reports_the_baselines(tmp_path):
     assert "kmeans-prop (baseline) ACC" in format_table(res)
     saved = json.loads((tmp_path / "ae_digits.json").read_text())
     assert saved["baselines"]["kmeans"]["summary"]["acc"]["mean"] == b["kmeans"]["summary"]["acc"]["mean"]
+
+
+@pytest.fixture(scope="module")
+def noisy_partition():
+    """4 planted blocks whose features alone barely separate them (SNR 0.8) and whose edges do
+    (mixing 0.15): the case the graph start is for."""
+    from dglclust.data import planted_partition
+
+    out = planted_partition(800, k=4, avg_degree=12, d=32, mixing=0.15, feature_snr=0.8, seed=3)
+    return from_arrays(out["features"], edges=np.stack(out["edges"], 1), labels=out["labels"])
+
+
+def test_graph_start_centres_are_cluster_means_of_z(noisy_partition):
+    from dglclust.ops import propagate_features
+    from dglclust.train import kmeans_init
+
+    g = noisy_partition
+    est = SDCN(n_clusters=4, random_state=0, verbose=False, **SMALL)
+    est.n_clusters_ = 4
+    z = torch.randn(g.num_nodes(), 5, generator=torch.Generator().manual_seed(0))
+    params = {"n_init": 3, "start_hops": 2}
+    centers, labels = est._graph_start(g, z, params, 7)
+    _, expected, _ = kmeans_init(propagate_features(g, z - z.mean(0), 2, norm="sym"), 4, 3, 7)
+    assert np.array_equal(labels, expected)  # KMeans on the smoothed embedding ...
+    for c in range(4):  # ... and the centres are the means of the unsmoothed z
+        torch.testing.assert_close(centers[c], z[torch.as_tensor(labels == c)].mean(0))
+
+
+def test_graph_start_beats_the_paper_start_where_the_graph_carries_the_blocks(noisy_partition):
+    """Measured: paper start 0.31 ACC, graph start 0.76 (KMeans on 2 hops of the features: 0.93).
+    Without centring z the graph start fell to 0.29: it split the nodes by degree."""
+    y = noisy_partition.ndata["label"].numpy()
+    kw = dict(n_clusters=4, random_state=0, verbose=False,
+              **{**SMALL, "epochs": 1, "pretrain_epochs": 50, "latent_dim": 10, "pretrain_batch_size": 64})
+    start = {}
+    for how in ("paper", "graph"):
+        est = SDCN(start=how, **kw).fit(noisy_partition)
+        start[how] = evaluate(y, est.start_labels_)["acc"]
+    assert start["graph"] > start["paper"] + 0.3, start
+
+
+def test_start_bad_value():
+    with pytest.raises(ValueError, match="start='kmeans' is invalid; start must be one of"):
+        SDCN(start="kmeans")

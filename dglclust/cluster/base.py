@@ -57,6 +57,22 @@ def too_large(owner: str, what: str, advice: str) -> None:
         return
     raise GraphTooLargeError(msg)
 
+def check_quadratic(owner: str, n: int, max_nodes: int, what: str, measured: tuple, epochs: int,
+                    extra: str = "") -> None:
+    """The scale guard of a model whose every epoch is O(n^2): above ``max_nodes`` nodes,
+    :func:`too_large` with the time per epoch extrapolated quadratically from ``measured`` =
+    ``(nodes, seconds per epoch)`` on the 2-core machine."""
+    if n <= max_nodes:
+        return
+    n0, sec0 = measured
+    minutes = sec0 / 60.0 * (n / n0) ** 2
+    seen = f"{sec0:g} s" if sec0 < 120 else f"{sec0 / 60.0:g} min"
+    too_large(owner, f"{n:,} nodes: {what} over all node pairs, O(n^2) per epoch: ~{minutes:,.0f} "
+                     f"minutes per epoch here ({seen} measured at {n0:,} nodes on 2 cores), "
+                     f"{int(epochs)} epochs{extra}",
+              f"the limit is {max_nodes:,} nodes; for larger graphs use SDCN, AGCN, DEC/IDEC or GAE/VGAE")
+
+
 _COMMON = ("n_clusters", "random_state", "device", "verbose")
 
 
@@ -413,13 +429,26 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         self.n_iter_ = int(trainer.epochs if trainer.stopped_epoch is None else trainer.stopped_epoch)
         self.stopped_epoch_ = trainer.stopped_epoch
 
-    def _init_centers(self, module, embed, params, seed):
+    def _init_centers(self, module, embed, params, seed, graph=None):
         """KMeans initialization of a self-training model: ``embed()`` runs without gradients under
         the estimator's autocast, KMeans (``params["n_init"]`` restarts) clusters it, and its centres
-        are copied into ``module.centers``. Returns ``(embedding, KMeans labels)``."""
+        are copied into ``module.centers``. Returns ``(embedding, KMeans labels)``.
+
+        ``params["start"]``: ``"paper"`` (default) clusters ``z = embed()`` itself, as the papers
+        do; ``"graph"`` (models that take a graph, which they pass here) clusters the smoothed
+        embedding ``N^h (z - mean z)`` (``h = start_hops`` rounds of symmetric-normalized
+        propagation with self-loops, ``N = D^-1/2 (A + I) D^-1/2``, SGC's smoothing, as the
+        ``kmeans-prop`` baseline; :func:`dglclust.ops.propagate_features`) and sets each centre to the mean of
+        ``z`` over its cluster, so the centres stay in the space the model's Student's t reads.
+        Label-free; O(h E d) more work. Measured in docs/protocol.md."""
         with torch.no_grad(), self._autocast():
             z = embed()
-        centers, labels = self._kmeans(z, params, seed)
+        start = str(params.get("start", "paper"))
+        if start == "graph" and graph is not None:
+            centers, labels = self._graph_start(graph, z, params, seed)
+        else:
+            centers, labels = self._kmeans(z, params, seed)
+        self.start_labels_ = labels  # the partition self-training starts from
         with torch.no_grad():
             module.centers.copy_(centers)
         from ..train.distributed import broadcast
@@ -427,10 +456,26 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         broadcast([module.centers])  # multi-process fits: rank 0's centres everywhere
         return z, labels
 
+    def _graph_start(self, graph, z, params, seed):
+        """Centres of the ``start="graph"`` initialization (see :meth:`_init_centers`)."""
+        from ..ops import propagate_features
+
+        zf = z.detach().float()
+        # centred first: the symmetric normalization scales a common offset of z by ~sqrt(degree),
+        # and KMeans then splits the nodes by degree (measured on planted partitions)
+        smoothed = propagate_features(graph, zf - zf.mean(0), int(params.get("start_hops", 2)), norm="sym")
+        _, labels = self._kmeans(smoothed, params, seed)
+        idx = torch.as_tensor(labels, dtype=torch.long, device=zf.device)
+        k = self.n_clusters_
+        sums = torch.zeros(k, zf.shape[1], dtype=zf.dtype, device=zf.device).index_add_(0, idx, zf)
+        counts = torch.bincount(idx, minlength=k).clamp_min(1).to(zf.dtype)
+        return (sums / counts[:, None]).to(z.dtype), labels
+
     def _kmeans_raw(self, z, params, seed):
         from ..train import kmeans_init
 
-        return kmeans_init(z, self.n_clusters_, int(params.get("n_init", 20)), seed)
+        return kmeans_init(z, self.n_clusters_, int(params.get("n_init", 20)), seed,
+                           verbose=bool(self.verbose))
 
     def _kmeans(self, z, params, seed):
         centers, labels, inertia = self._kmeans_raw(z, params, seed)

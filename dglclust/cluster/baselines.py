@@ -13,18 +13,10 @@ from __future__ import annotations
 
 import torch
 
-from ..ops import graph_spmm
+from ..ops import propagate_features
 from .base import BaseClusterer
 
 __all__ = ["KMeansFeatures", "KMeansPropagated", "propagate_features"]
-
-
-def propagate_features(graph, x: torch.Tensor, hops: int, norm: str = "sym") -> torch.Tensor:
-    """``hops`` rounds of ``N X`` with ``N`` the normalized adjacency with self-loops."""
-    h = x.float()
-    for _ in range(int(hops)):
-        h = graph_spmm(graph, h, add_self_loops=True, norm=norm)
-    return h
 
 
 class KMeansFeatures(BaseClusterer):

@@ -7,7 +7,7 @@ import torch
 from ..models.caegcn import CaEGCNModule, caegcn_loss, caegcn_semi_loss
 from ..nn.recon import target_coo
 from ..train import SelfTrainer
-from .base import too_large, BaseClusterer, argmax_labels
+from .base import BaseClusterer, argmax_labels, check_quadratic
 
 __all__ = ["CaEGCN"]
 
@@ -128,13 +128,8 @@ class CaEGCN(BaseClusterer):
     max_nodes = 100_000
 
     def _check_scale(self, graph, n, d, params):
-        if n > self.max_nodes:
-            minutes = 57.0 * (n / 1e5) ** 2
-            too_large(type(self).__name__,
-                      f"{n:,} nodes: its attention over all node pairs is O(n^2) work per epoch, "
-                      f"~{minutes:,.0f} minutes per epoch here (57 measured at 100,000 nodes on 2 "
-                      f"cores), {int(params['epochs'])} epochs", f"the limit is {self.max_nodes:,} "
-                      "nodes; for larger graphs use SDCN, AGCN, DEC/IDEC or GAE/VGAE")
+        check_quadratic(type(self).__name__, n, self.max_nodes, "its attention runs", (100_000, 57 * 60.0),
+                        params["epochs"])
 
     def _fit(self, graph, x, y, params, seed):
         n, k = x.shape[0], self.n_clusters_
@@ -148,7 +143,8 @@ class CaEGCN(BaseClusterer):
         partial = self._partial
         self.semi_supervised_ = partial is not None
         if partial is None:
-            self._init_centers(module, lambda: module.content(x)[module.t_layer - 1].float(), params, seed)
+            self._init_centers(module, lambda: module.content(x)[module.t_layer - 1].float(), params, seed,
+                               graph=graph)
             weights = [float(w) for w in params["loss_weights"]]
 
             def loss_fn(out, p):

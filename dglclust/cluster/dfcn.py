@@ -9,7 +9,7 @@ from ..nn.igae import igae_loss, igae_targets
 from ..ops import target_distribution
 from ..train import SelfTrainer, kl_div
 from ..train.pretrain_graph import graph_fingerprint_parts, pretrain_full_batch
-from .base import BaseClusterer, too_large
+from .base import BaseClusterer, check_quadratic
 
 __all__ = ["DFCN", "pca_reduce"]
 
@@ -58,14 +58,9 @@ class DFCN(BaseClusterer):
     max_nodes = 100_000
 
     def _check_scale(self, graph, n, d, params):
-        if n > self.max_nodes:
-            minutes = 10.0 * (n / 2e4) ** 2 / 60.0
-            too_large(type(self).__name__,
-                      f"{n:,} nodes: its fusion attention and adjacency reconstruction are exact "
-                      f"over all node pairs, ~{minutes:,.0f} minutes per epoch here (O(n^2); ~10 s "
-                      f"measured at 20,000 nodes on 2 cores), {int(params['epochs'])} epochs plus "
-                      "three pretraining phases", f"the limit is {self.max_nodes:,} nodes; for "
-                      "larger graphs use SDCN, AGCN, DEC/IDEC or GAE/VGAE")
+        check_quadratic(type(self).__name__, n, self.max_nodes,
+                        "its fusion attention and adjacency reconstruction are exact", (20_000, 10.0),
+                        params["epochs"], " plus three pretraining phases")
 
     def _fit(self, graph, x, y, params, seed):
         triplet, predict_from, target = params["triplet"], params["predict_from"], params["target_from"]

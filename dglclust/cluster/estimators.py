@@ -157,7 +157,7 @@ class SDCN(BaseClusterer):
         module = self._make_module(x.shape[1], params).to(x.device)
         self._pretrain_ae(module.ae, x, params, seed)
         self._init_centers(module, self._rows(lambda idx: module.ae.encode(x[idx])[-1].float(), x.shape[0]),
-                           params, seed)
+                           params, seed, graph=graph)
         kw, gw = float(params["kl_weight"]), float(params["gcn_kl_weight"])
         key = "pred" if params.get("predict_from", "gcn") == "gcn" else "q"
 

@@ -20,7 +20,7 @@ __all__ = ["load_config", "paper_numbers", "available_configs", "DATASET_ALIASES
 
 #: datasets that are another node order of a benchmark dataset: they take that dataset's paper
 #: settings and paper numbers unless a config names them itself
-DATASET_ALIASES = {"dblp-sdcn": "dblp"}
+DATASET_ALIASES = {"dblp-magnn": "dblp"}
 
 
 def _dataset_key(table: dict, dataset: str) -> str:

@@ -32,7 +32,7 @@ from .base import ClusteringDataset
 from .registry import DATASETS, DatasetInfo, list_datasets, load_dataset, register_dataset
 
 # dataset modules: each registers its names on import
-from .sdcn import ACM, DBLP, DBLPSDCN, USPS, CiteSeer  # noqa: E402
+from .sdcn import ACM, DBLP, DBLPMAGNN, USPS, CiteSeer  # noqa: E402
 from .citeseer_dgl import CiteSeerDGL  # noqa: E402
 from .digits import DIGITS_K, Digits  # noqa: E402
 from . import adagae_mat  # noqa: E402,F401  (UMIST, JAFFE, ORL, PALM, COIL20, YALE, ...)
@@ -63,7 +63,7 @@ __all__ = [
     "ChecksumMismatchError",
     "ACM",
     "DBLP",
-    "DBLPSDCN",
+    "DBLPMAGNN",
     "CiteSeer",
     "CiteSeerDGL",
     "USPS",

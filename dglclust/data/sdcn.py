@@ -64,25 +64,25 @@ class ACM(ClusteringDataset):
 
 
 @register_dataset(
-    "dblp",
+    "dblp-magnn",
     nodes=4057,
     features=334,
     classes=4,
     source="MAGNN DBLP (features_0.npz, labels.npy, adjM.npz, node_types.npy); "
     "author-paper-author graph",
-    description="DBLP authors, bag-of-words features, co-author graph, 4 research areas "
-    "(MAGNN node order, not SDCN's)",
+    description="the same DBLP as `dblp` in MAGNN's node order",
 )
-class DBLP(ClusteringDataset):
-    """DBLP: 4057 authors, 334 binary features, 4 classes, co-author graph (3528 undirected edges).
+class DBLPMAGNN(ClusteringDataset):
+    """SDCN's DBLP in MAGNN's node order: 4057 authors, 334 binary features, 4 classes, co-author
+    graph (3528 undirected edges). The same data as ``dblp`` (on the 3660 authors whose feature rows
+    are unique, labels, degrees and all mapped edges agree); use ``dblp`` unless MAGNN's order is
+    what you need.
 
     Built from MAGNN's preprocessing: authors are the nodes of type 0 in ``adjM.npz``; two authors
-    are linked when they share a paper (author-paper-author meta-path). Node order is MAGNN's, which
-    differs from SDCN's ``dblp.txt`` (absent from public snapshots); the graph has the same
-    per-class degree signature as SDCN's ``dblp_graph.txt``.
+    are linked when they share a paper (author-paper-author meta-path).
     """
 
-    name_ = "dblp"
+    name_ = "dblp-magnn"
     version = 1
     _DIR = "dblp_magnn/original/"
 
@@ -120,22 +120,23 @@ class DBLP(ClusteringDataset):
 
 
 @register_dataset(
-    "dblp-sdcn",
+    "dblp",
     nodes=4057,
     features=334,
     classes=4,
     source="DCRN dataset/dblp.zip (dblp_feat.npy, dblp_label.npy, dblp_adj.npy): SDCN's DBLP in "
     "SDCN node order",
     description="DBLP authors, bag-of-words features, co-author graph, 4 research areas "
-    "(SDCN node order; the same data as `dblp` in another order)",
+    "(SDCN's data and node order)",
 )
-class DBLPSDCN(ClusteringDataset):
-    """DBLP in SDCN's node order: 4057 authors, 334 binary features, 4 classes, 3528 undirected
-    co-author edges, from DCRN's ``dblp.zip``; labels equal SDCN's ``data/dblp_label.txt`` and the
-    graph SDCN's ``graph/dblp_graph.txt``. The same dataset as ``dblp`` (MAGNN's node order)."""
+class DBLP(ClusteringDataset):
+    """DBLP as SDCN uses it: 4057 authors, 334 binary features, 4 classes, 3528 undirected
+    co-author edges, in SDCN's node order, from DCRN's ``dblp.zip`` (sha256-verified); labels equal
+    SDCN's ``data/dblp_label.txt`` and the graph SDCN's ``graph/dblp_graph.txt``. ``dblp-magnn`` is
+    the same data in MAGNN's node order."""
 
-    name_ = "dblp-sdcn"
-    version = 1
+    name_ = "dblp"
+    version = 2
     _ZIP = "dcrn/dblp.zip"
 
     def __init__(self, data_dir=None, force_reload=False, verbose=False, transform=None):

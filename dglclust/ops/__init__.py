@@ -5,11 +5,12 @@ Every op has a torch reference (``_reference.py``) and, when the compiled extens
 ``DGLCLUST_NO_EXT=1`` forces the reference; :func:`backend` says which is active.
 """
 from ._ext import backend, extension_loaded, has_kernel, load_error
-from .spmm import graph_csr, graph_spmm, normalized_spmm
+from .spmm import graph_csr, graph_spmm, normalized_spmm, propagate_features
 from .student_t import student_t, target_distribution
 from .adagae import adagae_graph
 
 __all__ = [
+    "propagate_features",
     "backend",
     "extension_loaded",
     "has_kernel",

@@ -37,7 +37,7 @@ import torch
 from . import _ext
 from ._reference import normalized_spmm_ref
 
-__all__ = ["normalized_spmm", "graph_spmm", "graph_csr", "CSRPlan", "csr_plan"]
+__all__ = ["normalized_spmm", "graph_spmm", "graph_csr", "CSRPlan", "csr_plan", "propagate_features"]
 
 _NORMS = ("sym", "row", "none")
 _KERNEL_DTYPES = (torch.float32, torch.float64)
@@ -548,3 +548,13 @@ def _register():
 
 
 _register()
+
+
+def propagate_features(graph, x: torch.Tensor, hops: int, norm: str = "sym") -> torch.Tensor:
+    """``hops`` rounds of ``N X`` (fp32) with ``N`` the ``norm``-normalized adjacency with
+    self-loops (``"sym"``: ``D^-1/2 (A + I) D^-1/2``, SGC's smoothing). O(hops E d) time, O(n d)
+    memory."""
+    h = x.float()
+    for _ in range(int(hops)):
+        h = graph_spmm(graph, h, add_self_loops=True, norm=norm)
+    return h

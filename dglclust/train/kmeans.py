@@ -10,7 +10,7 @@ MINIBATCH_KMEANS_NODES = 200_000
 
 
 def kmeans_init(z: torch.Tensor, n_clusters: int, n_init: int = 20, random_state=None,
-                method: str = "auto"):
+                method: str = "auto", verbose: bool = False):
     """KMeans on an embedding: returns ``(centers tensor on z's device/dtype, labels ndarray, inertia)``.
 
     ``method``: ``"full"`` (scikit-learn ``KMeans``, Lloyd, ``n_init`` restarts), ``"minibatch"``
@@ -19,7 +19,9 @@ def kmeans_init(z: torch.Tensor, n_clusters: int, n_init: int = 20, random_state
     the time of 20 full restarts) or ``"auto"``: ``"full"`` up to :data:`MINIBATCH_KMEANS_NODES`
     rows, ``"minibatch"`` above. Measured on sbm-1m (docs/scale.md): MiniBatchKMeans alone 24 /
     61 ACC on raw / propagated features, this path 51 / 81 in 12 / 8 s, full KMeans (1 restart)
-    51 / 80 in 11 / 8 s."""
+    51 / 80 in 11 / 8 s. ``verbose``: a progress bar (tqdm, elapsed time and ETA) over the two
+    stages of the ``"minibatch"`` path (the restarts, then the Lloyd iterations); the ``"full"``
+    path (at most 200,000 rows, about a second per 10,000) shows none."""
     from sklearn.cluster import KMeans, MiniBatchKMeans
 
     if method not in ("auto", "full", "minibatch"):
@@ -45,10 +47,17 @@ def kmeans_init(z: torch.Tensor, n_clusters: int, n_init: int = 20, random_state
         else:
             # the restarts on mini-batches (cheap) choose the start; full Lloyd iterations from it
             # (MiniBatchKMeans alone lost 19-26 ACC points on sbm-1m: docs/scale.md)
-            mb = MiniBatchKMeans(n_clusters=n_clusters, n_init=min(int(n_init), 3), batch_size=4096,
-                                 max_no_improvement=20, random_state=seed).fit(zn)
-            km = KMeans(n_clusters=n_clusters, init=mb.cluster_centers_, n_init=1,
-                        random_state=seed).fit(zn)
+            from tqdm.auto import tqdm
+
+            restarts = min(int(n_init), 3)
+            with tqdm(total=2, desc=f"KMeans ({n:,} rows): {restarts} mini-batch restarts, Lloyd",
+                      unit="stage", disable=not verbose, leave=False) as bar:
+                mb = MiniBatchKMeans(n_clusters=n_clusters, n_init=restarts, batch_size=4096,
+                                     max_no_improvement=20, random_state=seed).fit(zn)
+                bar.update(1)
+                km = KMeans(n_clusters=n_clusters, init=mb.cluster_centers_, n_init=1,
+                            random_state=seed).fit(zn)
+                bar.update(1)
             labels = km.labels_
             inertia = float(km.inertia_)
     centers = torch.as_tensor(km.cluster_centers_, dtype=z.dtype, device=z.device)

@@ -380,6 +380,8 @@ def reproduce(
                            verbose=verbose)
         if result["config"] is None:
             result["config"] = _safe_params(est)
+        if "start" in (getattr(est, "params_", None) or {}):  # which KMeans start (a table variant)
+            result["start"] = est.params_["start"]
         result["rows"].append(row)
         result["rows"].sort(key=lambda r: r["seed"])
         result["summary"] = summarize(result["rows"])

@@ -120,10 +120,12 @@ class IDEC(_DECBase):
 class SDCN(BaseClusterer):
     r"""Structural Deep Clustering Network (Bo et al., WWW 2020) on a DGLGraph.
 
-    AE 500-500-2000-10 pretrained (cached), KMeans (``n_init=20``) on its embedding initializes the
-    Student's-t centers; a 5-layer GCN fed ``(1 - sigma) Z + sigma H`` predicts the clusters;
-    loss ``0.1 KL(P||Q) + 0.01 KL(P||Z) + MSE``; P refreshed every epoch. Labels are
-    ``argmax Z`` of the final epoch. Paper settings are the defaults;
+    AE 500-500-2000-10 pretrained (cached); KMeans (``n_init=20``) initializes the Student's-t
+    centers, by default on 2 hops of normalized propagation of the centred embedding
+    (``start="graph"``, label-free: centres = cluster means of z) or, with ``start="paper"``, on
+    the embedding itself as in the paper; a 5-layer GCN fed ``(1 - sigma) Z + sigma H`` predicts
+    the clusters; loss ``0.1 KL(P||Q) + 0.01 KL(P||Z) + MSE``; P refreshed every epoch. Labels are
+    ``argmax Z`` of the final epoch. Otherwise the paper settings are the defaults;
     ``SDCN.from_config("citeseer")`` applies dataset-specific ones.
 
     Cost: each epoch O(n d h + E h) time (d features, h the widest layer, E edges), memory

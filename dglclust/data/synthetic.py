@@ -21,7 +21,7 @@ Everything is vectorized: O(n d + E log n) time and O(n d + E) memory, determini
 ``seed`` (numpy's PCG64 stream, independent of the number of threads).
 
 Registered datasets (``load_dataset("sbm-1m")``), generated on first use and cached like the other
-datasets: ``sbm-10k``, ``sbm-100k``, ``sbm-1m``, ``sbm-10m``: ``k = 10`` blocks, average degree
+datasets: ``sbm-10k``, ``sbm-100k``, ``sbm-300k``, ``sbm-1m``, ``sbm-10m``: ``k = 10`` blocks, average degree
 20, ``d = 128`` features, ``mixing = 0.5``, ``feature_snr = 1.5``, degree exponent 2.5, seed 0
 (options of :func:`planted_partition` may be passed to ``load_dataset`` to change them).
 Peak memory of the generation is about ``n (4 d + 200)`` bytes plus the graph (``sbm-1m``: ~1.5
@@ -37,7 +37,8 @@ from .registry import register_dataset
 __all__ = ["planted_partition", "PlantedPartition", "SBM_PRESETS"]
 
 #: the registered sizes; the remaining settings are :data:`SBM_DEFAULTS`
-SBM_PRESETS = {"sbm-10k": 10_000, "sbm-100k": 100_000, "sbm-1m": 1_000_000, "sbm-10m": 10_000_000}
+SBM_PRESETS = {"sbm-10k": 10_000, "sbm-100k": 100_000, "sbm-300k": 300_000, "sbm-1m": 1_000_000,
+               "sbm-10m": 10_000_000}
 SBM_DEFAULTS = {"k": 10, "avg_degree": 20.0, "d": 128, "mixing": 0.5, "feature_snr": 1.5,
                 "degree_exponent": 2.5, "max_degree_ratio": 50.0, "seed": 0}
 

@@ -26,10 +26,14 @@ METRICS = ("acc", "nmi", "ari", "f1")
 VARIANT_KEYS = ("start",)
 
 
+def run_setting(res, key):
+    """A result's value of ``key``: its ``--set`` override, else the value it recorded, else None."""
+    return (res.get("overrides") or {}).get(key, res.get(key))
+
+
 def variant(res) -> str:
     """`` [start=graph]`` for a run made with ``--set start=graph`` (or annotated ``"start"``)."""
-    over = res.get("overrides") or {}
-    parts = [f"{k}={over.get(k, res.get(k))}" for k in VARIANT_KEYS if over.get(k, res.get(k)) is not None]
+    parts = [f"{k}={run_setting(res, k)}" for k in VARIANT_KEYS if run_setting(res, k) is not None]
     return f" [{', '.join(parts)}]" if parts else ""
 
 

@@ -10,7 +10,7 @@ import dglclust  # noqa: F401
 from dglclust.cluster import SDCN, AEKMeans, KMeansFeatures, KMeansPropagated
 from dglclust.data import from_arrays
 from dglclust.metrics import evaluate
-from dglclust.train import SelfTrainer
+from dglclust.train import SelfTrainer, label_change_stop
 from dglclust.train.select import partition_scores
 
 SMALL = dict(pretrain_epochs=20, epochs=40, n_init=2, ae_dims=[32, 32, 64], latent_dim=5,
@@ -60,6 +60,10 @@ def test_stop_rule_stops_at_first_calm_epoch():
     tr = _trainer(seq, epochs=10)
     tr.run()
     assert tr.stopped_epoch is None and tr.history[-1]["epoch"] == 10 and len(tr.history) == 11
+    # replayed on the full history of the fixed run, the rule stops where the trainer stopped
+    assert tr.history[label_change_stop(tr.history, 0.01, 2)]["epoch"] == 4
+    assert tr.history[label_change_stop(tr.history, 0.01, 2, min_epochs=7)]["epoch"] == 7
+    assert label_change_stop(tr.history, 0.0, 1) == len(tr.history) - 1  # never fires: the last row
 
 
 @pytest.mark.parametrize("kw, msg", [
@@ -185,15 +189,18 @@ def test_graph_start_centres_are_cluster_means_of_z(noisy_partition):
 
 
 def test_graph_start_beats_the_paper_start_where_the_graph_carries_the_blocks(noisy_partition):
-    """Measured: paper start 0.31 ACC, graph start 0.76 (KMeans on 2 hops of the features: 0.93).
+    """Measured (fp32, seeds 0-4): paper start 0.29-0.33 ACC, graph start 0.63-0.80, the gain
+    0.32-0.50; the median over seeds 0-2 is compared (KMeans on 2 hops of the features: 0.93).
     Without centring z the graph start fell to 0.29: it split the nodes by degree."""
     y = noisy_partition.ndata["label"].numpy()
-    kw = dict(n_clusters=4, random_state=0, verbose=False,
-              **{**SMALL, "epochs": 1, "pretrain_epochs": 50, "latent_dim": 10, "pretrain_batch_size": 64})
+    kw = dict(n_clusters=4, verbose=False,
+              **{**SMALL, "epochs": 1, "pretrain_epochs": 50, "latent_dim": 10,
+                 "pretrain_batch_size": 64})
     start = {}
     for how in ("paper", "graph"):
-        est = SDCN(start=how, **kw).fit(noisy_partition)
-        start[how] = evaluate(y, est.start_labels_)["acc"]
+        start[how] = np.median([evaluate(y, SDCN(start=how, random_state=s, **kw)
+                                         .fit(noisy_partition).start_labels_)["acc"]
+                                for s in range(3)])
     assert start["graph"] > start["paper"] + 0.3, start
 
 

@@ -57,6 +57,7 @@ def too_large(owner: str, what: str, advice: str) -> None:
         return
     raise GraphTooLargeError(msg)
 
+
 def check_quadratic(owner: str, n: int, max_nodes: int, what: str, measured: tuple, epochs: int,
                     extra: str = "") -> None:
     """The scale guard of a model whose every epoch is O(n^2): above ``max_nodes`` nodes,
@@ -70,7 +71,8 @@ def check_quadratic(owner: str, n: int, max_nodes: int, what: str, measured: tup
     too_large(owner, f"{n:,} nodes: {what} over all node pairs, O(n^2) per epoch: ~{minutes:,.0f} "
                      f"minutes per epoch here ({seen} measured at {n0:,} nodes on 2 cores), "
                      f"{int(epochs)} epochs{extra}",
-              f"the limit is {max_nodes:,} nodes; for larger graphs use SDCN, AGCN, DEC/IDEC or GAE/VGAE")
+              f"the limit is {max_nodes:,} nodes; for larger graphs use SDCN, AGCN, DEC/IDEC or "
+              "GAE/VGAE")
 
 
 _COMMON = ("n_clusters", "random_state", "device", "verbose")
@@ -438,13 +440,15 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         do; ``"graph"`` (models that take a graph, which they pass here) clusters the smoothed
         embedding ``N^h (z - mean z)`` (``h = start_hops`` rounds of symmetric-normalized
         propagation with self-loops, ``N = D^-1/2 (A + I) D^-1/2``, SGC's smoothing, as the
-        ``kmeans-prop`` baseline; :func:`dglclust.ops.propagate_features`) and sets each centre to the mean of
-        ``z`` over its cluster, so the centres stay in the space the model's Student's t reads.
-        Label-free; O(h E d) more work. Measured in docs/protocol.md."""
+        ``kmeans-prop`` baseline; :func:`dglclust.ops.propagate_features`) and sets each centre to
+        the mean of ``z`` over its cluster, so the centres stay in the space the model's Student's
+        t reads. Label-free; O(h E d) more work. Measured in docs/protocol.md."""
         with torch.no_grad(), self._autocast():
             z = embed()
-        start = str(params.get("start", "paper"))
-        if start == "graph" and graph is not None:
+        if str(params.get("start", "paper")) == "graph":
+            if graph is None:
+                raise ValueError(f"{type(self).__name__}: start='graph' needs the graph; "
+                                 "pass it to _init_centers")
             centers, labels = self._graph_start(graph, z, params, seed)
         else:
             centers, labels = self._kmeans(z, params, seed)
@@ -463,7 +467,8 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         zf = z.detach().float()
         # centred first: the symmetric normalization scales a common offset of z by ~sqrt(degree),
         # and KMeans then splits the nodes by degree (measured on planted partitions)
-        smoothed = propagate_features(graph, zf - zf.mean(0), int(params.get("start_hops", 2)), norm="sym")
+        hops = int(params.get("start_hops", 2))
+        smoothed = propagate_features(graph, zf - zf.mean(0), hops, norm="sym")
         _, labels = self._kmeans(smoothed, params, seed)
         idx = torch.as_tensor(labels, dtype=torch.long, device=zf.device)
         k = self.n_clusters_
@@ -535,7 +540,8 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         dev = self.device_
 
         def refresh():  # every rank refreshes all rows: each needs the whole history
-            return chunked(lambda idx: forward(history.view(idx, refresh=True), idx), n, dev, keys=_FULL_PASS_KEYS)
+            return chunked(lambda idx: forward(history.view(idx, refresh=True), idx), n, dev,
+                           keys=_FULL_PASS_KEYS)
 
         def full_forward():
             out = refresh() if history.store else history.initialize(refresh)

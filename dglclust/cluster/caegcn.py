@@ -128,8 +128,8 @@ class CaEGCN(BaseClusterer):
     max_nodes = 100_000
 
     def _check_scale(self, graph, n, d, params):
-        check_quadratic(type(self).__name__, n, self.max_nodes, "its attention runs", (100_000, 57 * 60.0),
-                        params["epochs"])
+        check_quadratic(type(self).__name__, n, self.max_nodes, "its attention runs",
+                        (100_000, 57 * 60.0), params["epochs"])
 
     def _fit(self, graph, x, y, params, seed):
         n, k = x.shape[0], self.n_clusters_
@@ -143,8 +143,8 @@ class CaEGCN(BaseClusterer):
         partial = self._partial
         self.semi_supervised_ = partial is not None
         if partial is None:
-            self._init_centers(module, lambda: module.content(x)[module.t_layer - 1].float(), params, seed,
-                               graph=graph)
+            self._init_centers(module, lambda: module.content(x)[module.t_layer - 1].float(),
+                               params, seed, graph=graph)
             weights = [float(w) for w in params["loss_weights"]]
 
             def loss_fn(out, p):

@@ -59,8 +59,8 @@ class DFCN(BaseClusterer):
 
     def _check_scale(self, graph, n, d, params):
         check_quadratic(type(self).__name__, n, self.max_nodes,
-                        "its fusion attention and adjacency reconstruction are exact", (20_000, 10.0),
-                        params["epochs"], " plus three pretraining phases")
+                        "its fusion attention and adjacency reconstruction are exact",
+                        (20_000, 10.0), params["epochs"], " plus three pretraining phases")
 
     def _fit(self, graph, x, y, params, seed):
         triplet, predict_from, target = params["triplet"], params["predict_from"], params["target_from"]

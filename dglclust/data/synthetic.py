@@ -21,9 +21,9 @@ Everything is vectorized: O(n d + E log n) time and O(n d + E) memory, determini
 ``seed`` (numpy's PCG64 stream, independent of the number of threads).
 
 Registered datasets (``load_dataset("sbm-1m")``), generated on first use and cached like the other
-datasets: ``sbm-10k``, ``sbm-100k``, ``sbm-300k``, ``sbm-1m``, ``sbm-10m``: ``k = 10`` blocks, average degree
-20, ``d = 128`` features, ``mixing = 0.5``, ``feature_snr = 1.5``, degree exponent 2.5, seed 0
-(options of :func:`planted_partition` may be passed to ``load_dataset`` to change them).
+datasets: ``sbm-10k``, ``sbm-100k``, ``sbm-300k``, ``sbm-1m``, ``sbm-10m``: ``k = 10`` blocks,
+average degree 20, ``d = 128`` features, ``mixing = 0.5``, ``feature_snr = 1.5``, degree exponent
+2.5, seed 0 (options of :func:`planted_partition` may be passed to ``load_dataset`` to change them).
 Peak memory of the generation is about ``n (4 d + 200)`` bytes plus the graph (``sbm-1m``: ~1.5
 GB; ``sbm-10m``: ~15 GB).
 """

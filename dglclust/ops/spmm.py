@@ -37,7 +37,8 @@ import torch
 from . import _ext
 from ._reference import normalized_spmm_ref
 
-__all__ = ["normalized_spmm", "graph_spmm", "graph_csr", "CSRPlan", "csr_plan", "propagate_features"]
+__all__ = ["normalized_spmm", "graph_spmm", "graph_csr", "CSRPlan", "csr_plan",
+           "propagate_features"]
 
 _NORMS = ("sym", "row", "none")
 _KERNEL_DTYPES = (torch.float32, torch.float64)

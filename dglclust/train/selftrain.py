@@ -30,12 +30,35 @@ import torch
 
 from ..ops import target_distribution
 
-__all__ = ["SelfTrainer", "kl_div"]
+__all__ = ["SelfTrainer", "kl_div", "label_change_stop"]
 
 
 def kl_div(log_q: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
     """KL(P || Q) averaged over rows (``F.kl_div(log_q, p, reduction="batchmean")``)."""
     return torch.nn.functional.kl_div(log_q, p, reduction="batchmean")
+
+
+def _stop_step(calm: int, row: dict, tol: float, patience: int,
+               min_epochs: int) -> tuple[int, bool]:
+    """One step of the label-change rule on the history row just recorded: the new count of
+    consecutive calm epochs (``changed < tol``) and whether to stop there. A row without
+    ``changed`` leaves the count as it is. Reads no ground truth."""
+    if row.get("changed") is None:
+        return calm, False
+    calm = calm + 1 if row["changed"] < tol else 0
+    return calm, row["epoch"] >= min_epochs and calm >= patience
+
+
+def label_change_stop(history, tol: float, patience: int = 1, min_epochs: int = 0) -> int:
+    """Replay ``SelfTrainer(stop="labels", tol=, patience=, min_epochs=)`` on a recorded
+    ``history`` (rows with ``epoch`` and ``changed``, e.g. a ``stop: fixed`` fit's ``history_``):
+    the index of the row where the rule stops, or the last index when it never fires."""
+    calm = 0
+    for i, row in enumerate(history):
+        calm, stop = _stop_step(calm, row, tol, patience, min_epochs)
+        if stop:
+            return i
+    return len(history) - 1
 
 
 class SelfTrainer:
@@ -102,10 +125,10 @@ class SelfTrainer:
 
     def _should_stop(self, row: dict) -> bool:
         """The label-change rule on the row just recorded (reads no ground truth)."""
-        if self.stop != "labels" or "changed" not in row:
+        if self.stop != "labels":
             return False
-        self._calm = self._calm + 1 if row["changed"] < self.tol else 0
-        return row["epoch"] >= self.min_epochs and self._calm >= self.patience
+        self._calm, stop = _stop_step(self._calm, row, self.tol, self.patience, self.min_epochs)
+        return stop
 
     def run(self):
         if self.batches is not None:

@@ -5,6 +5,7 @@ the paper's number and the official code's where measured.
     python results/experiments/sdcn-graph-start/report.py
 """
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,9 @@ import numpy as np
 from dglclust.configs import paper_numbers
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from summarize import run_setting  # noqa: E402  (results/summarize.py: one reading of a run's setting)
+
 OFFICIAL = {("sdcn", "acm"): "87.24 ± 3.34 (5 seeds)", ("agcn-s", "acm"): "87.57 ± 0.14 (5 seeds)"}
 
 
@@ -23,8 +27,7 @@ def rows(model, ds, start):
             res = json.loads(f.read_text())
             if not isinstance(res, dict) or "rows" not in res:
                 continue
-            s = (res.get("overrides") or {}).get("start", res.get("start"))
-            if s != start:
+            if run_setting(res, "start") != start:
                 continue
             for r in res["rows"]:
                 seen.setdefault(r["seed"], r)  # SDCN order (dblp) first, then the MAGNN order

@@ -12,17 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
+from dglclust.train import label_change_stop
+
 RULES = [(0.001, 1), (0.001, 5), (0.005, 5), (0.01, 5), (0.01, 10), (0.02, 10)]
 
 
 def stopped(curve, tol, patience, min_epochs=0):
-    ch = curve["changed"]
-    calm = 0
-    for i, (e, c) in enumerate(zip(curve["epoch"], ch)):
-        calm = calm + 1 if c is not None and c < tol else 0
-        if calm >= patience and e >= min_epochs:
-            return i
-    return len(ch) - 1
+    """The index where `stop: labels` would stop (the library's own rule, replayed)."""
+    rows = [{"epoch": e, "changed": c} for e, c in zip(curve["epoch"], curve["changed"])]
+    return label_change_stop(rows, tol, patience, min_epochs)
 
 
 def main(dirs):

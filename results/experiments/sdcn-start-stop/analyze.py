@@ -12,18 +12,13 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
+from dglclust.train import label_change_stop
+
 here = Path(__file__).parent
 
 
 def stop_epoch(h, tol, patience, min_epochs=0):
-    calm = 0
-    for r in h:
-        if "changed" not in r:
-            continue
-        calm = calm + 1 if r["changed"] < tol else 0
-        if r["epoch"] >= min_epochs and calm >= patience:
-            return r
-    return h[-1]
+    return h[label_change_stop(h, tol, patience, min_epochs)]
 
 
 print("## Stop rule (SDCN, tuning seeds 100-109, final vs stopped vs label-selected best, ACC %)\n")

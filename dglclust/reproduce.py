@@ -380,8 +380,11 @@ def reproduce(
                            verbose=verbose)
         if result["config"] is None:
             result["config"] = _safe_params(est)
-        if "start" in (getattr(est, "params_", None) or {}):  # which KMeans start (a table variant)
-            result["start"] = est.params_["start"]
+        fitted = getattr(est, "params_", None) or {}
+        if "start" in fitted:  # which KMeans start (a table variant)
+            result["start"] = fitted["start"]
+        if fitted.get("target", "q") != "q":  # the self-training target, where not the paper's
+            result["target"] = fitted["target"]
         result["rows"].append(row)
         result["rows"].sort(key=lambda r: r["seed"])
         result["summary"] = summarize(result["rows"])

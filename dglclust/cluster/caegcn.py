@@ -150,7 +150,7 @@ class CaEGCN(BaseClusterer):
             def loss_fn(out, p):
                 return caegcn_loss(out, x, target, p, weights, tile)
 
-            target_fn = None
+            target_fn = self._target_fn(graph, params)
             key = "pred" if params["predict_from"] == "gae" else "q"
         else:
             labels = torch.as_tensor(partial, device=x.device)

@@ -184,7 +184,8 @@ class SDCN(BaseClusterer):
         trainer = SelfTrainer(module.parameters(), forward, loss_fn,
                               lambda out: argmax_labels(out[key]), epochs=int(params["epochs"]),
                               lr=float(params["lr"]), update_interval=int(params["update_interval"]),
-                              y_true=y, verbose=bool(self.verbose), desc=type(self).__name__,
+                              target_fn=self._target_fn(graph, params), y_true=y,
+                              verbose=bool(self.verbose), desc=type(self).__name__,
                               **self._stop_rule(params), **batching)
         out = trainer.run()
         self._store_self_training(module, trainer, out, key, "z", soft="pred")

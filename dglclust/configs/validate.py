@@ -127,6 +127,8 @@ RULES = {
     "stop_min_epochs": NONNEG_INT,
     "start": Choice("paper", "graph"),
     "start_hops": POS_INT,
+    "target": Choice("q", "graph"),
+    "target_hops": POS_INT,
     "start_select": Choice("loss", "silhouette", "calinski_harabasz", "davies_bouldin"),
     # pretraining
     "pretrain_epochs": NONNEG_INT,

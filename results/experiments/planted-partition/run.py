@@ -27,6 +27,8 @@ MODELS = {
     "sdcn-graph": ("sdcn", {"start": "graph"}),
     "agcn-s-paper": ("agcn-s", {"start": "paper"}),
     "agcn-s-graph": ("agcn-s", {"start": "graph"}),
+    "sdcn-graph-target": ("sdcn", {"start": "graph", "target": "graph"}),
+    "agcn-s-graph-target": ("agcn-s", {"start": "graph", "target": "graph"}),
 }
 OUT = Path(__file__).parent / "runs"
 

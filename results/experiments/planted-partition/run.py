@@ -23,10 +23,10 @@ SETTINGS = {  # name: (mixing, feature_snr)
 MODELS = {
     "kmeans": ("kmeans", {}),
     "kmeans-prop": ("kmeans-prop", {}),
-    "sdcn-paper": ("sdcn", {"start": "paper"}),
-    "sdcn-graph": ("sdcn", {"start": "graph"}),
-    "agcn-s-paper": ("agcn-s", {"start": "paper"}),
-    "agcn-s-graph": ("agcn-s", {"start": "graph"}),
+    "sdcn-paper": ("sdcn", {"start": "paper", "target": "q"}),
+    "sdcn-graph": ("sdcn", {"start": "graph", "target": "q"}),
+    "agcn-s-paper": ("agcn-s", {"start": "paper", "target": "q"}),
+    "agcn-s-graph": ("agcn-s", {"start": "graph", "target": "q"}),
     "sdcn-graph-target": ("sdcn", {"start": "graph", "target": "graph"}),
     "agcn-s-graph-target": ("agcn-s", {"start": "graph", "target": "graph"}),
 }

@@ -124,9 +124,11 @@ class SDCN(BaseClusterer):
     centers, by default on 2 hops of normalized propagation of the centred embedding
     (``start="graph"``, label-free: centres = cluster means of z) or, with ``start="paper"``, on
     the embedding itself as in the paper; a 5-layer GCN fed ``(1 - sigma) Z + sigma H`` predicts
-    the clusters; loss ``0.1 KL(P||Q) + 0.01 KL(P||Z) + MSE``; P refreshed every epoch. Labels are
-    ``argmax Z`` of the final epoch. Otherwise the paper settings are the defaults;
-    ``SDCN.from_config("citeseer")`` applies dataset-specific ones.
+    the clusters; loss ``0.1 KL(P||Q) + 0.01 KL(P||Z) + MSE``; P refreshed every epoch, by default
+    from Q averaged over 2 hops of row-normalized propagation (``target="graph"``, label-free) or,
+    with ``target="q"``, from Q as in the paper. Labels are ``argmax Z`` of the final epoch.
+    Otherwise the paper settings are the defaults; ``SDCN.from_config("citeseer")`` applies
+    dataset-specific ones, ``start="paper", target="q"`` the paper's start and target.
 
     Cost: each epoch O(n d h + E h) time (d features, h the widest layer, E edges), memory
     O(n (d + sum of widths)); nothing n x n. ``predict``/``transform`` take a DGLGraph over the new

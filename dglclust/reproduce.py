@@ -366,6 +366,7 @@ def reproduce(
     }
     if previous:
         result["rows"] = previous["rows"]
+        result["summary"] = summarize(result["rows"]) if result["rows"] else None
         result["config"] = previous.get("config")
         result["started"] = previous.get("started", result["started"])
         (log or print)(f"[{model}/{dataset}] resuming: seeds {[r['seed'] for r in previous['rows']]} "

@@ -284,6 +284,14 @@ def test_reproduce_refuses_to_replace_and_resumes(tmp_path, capsys, monkeypatch)
     assert again["complete"] and [r["seed"] for r in again["rows"]] == [0, 1]
     assert again["rows"][0] == first["rows"][0]
     assert "resuming: seeds [0]" in capsys.readouterr().out
+    # an interrupted result whose seeds are all done (killed before it was marked complete):
+    # resuming fits nothing and still writes the summary of its rows
+    again["complete"], again["summary"] = False, None
+    (out / "ae_digits.json").write_text(json.dumps(again))
+    assert cli.main([*REPRO, "--runs", "2", "--out", str(out)]) == 0
+    done = json.loads((out / "ae_digits.json").read_text())
+    assert done["complete"] and done["rows"] == again["rows"]
+    assert done["summary"] == dglclust.reproduce.summarize(again["rows"])
     assert cli.main([*REPRO, "--runs", "3", "--out", str(out), "--overwrite"]) == 0
     assert len(json.loads((out / "ae_digits.json").read_text())["rows"]) == 3
 

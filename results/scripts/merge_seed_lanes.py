@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, when not installed
-from dglclust.reproduce import output_paths, summarize
+from dglclust.reproduce import output_paths
 from dglclust.utils import atomic_write
 
 
@@ -34,7 +34,6 @@ def main(out_dir, lane_dir, model, dataset):
     merged["seeds"] = a["seeds"] + b["seeds"]
     merged["runs"] = len(merged["seeds"])
     merged["rows"] = sorted(a["rows"] + b["rows"], key=lambda r: r["seed"])
-    merged["summary"] = summarize(merged["rows"])
     merged["complete"] = False
     merged.pop("finished", None)
     merged.pop("files", None)

@@ -33,15 +33,22 @@ MODELS = {
 OUT = Path(__file__).parent / "runs"
 
 
+def make_graph(setting, seed):
+    """The generator's output (with the labels) and the graph built from it, without labels."""
+    from dglclust.data import from_arrays, planted_partition
+
+    mixing, snr = SETTINGS[setting]
+    out = planted_partition(3000, k=5, avg_degree=10, d=64, mixing=mixing, feature_snr=snr, seed=seed)
+    return out, from_arrays(out["features"], edges=np.stack(out["edges"], 1))
+
+
 def run(setting, seed, models):
     from dglclust.cluster import get_estimator
-    from dglclust.data import from_arrays, planted_partition
     from dglclust.metrics import evaluate
     from dglclust.utils import atomic_write
 
     mixing, snr = SETTINGS[setting]
-    out = planted_partition(3000, k=5, avg_degree=10, d=64, mixing=mixing, feature_snr=snr, seed=seed)
-    g = from_arrays(out["features"], edges=np.stack(out["edges"], 1))  # no labels in the graph
+    out, g = make_graph(setting, seed)  # no labels in the graph
     OUT.mkdir(exist_ok=True)
     for name in models:
         path = OUT / f"{setting}-s{seed}-{name}.json"

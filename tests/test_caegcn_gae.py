@@ -305,15 +305,16 @@ def test_beats_kmeans_on_digits(digits, kmeans_nmi, cls, kw, margin):
 
 @pytest.mark.slow
 def test_caegcn_quality_floor_on_digits(digits):
-    """The default (SDCN-sized CAE) architecture is slow (~1 min per 100 epochs here), so one seed
-    against an absolute floor, not against KMeans. With the paper's start and target its prediction
-    head started collapsed (NMI 0.31 at epoch 50 on seed 0) and recovered (0.717 at epoch 100;
-    fp32, one thread; KMeans 0.742); with the default graph start and target, seed 0 gives 0.726 at
-    epoch 100 from a start of 0.823 (Xeon, bf16, 2026-12-05). A broken fusion or loss stays near
-    the collapsed level."""
-    est = CaEGCN(n_clusters=10, random_state=0, verbose=False, epochs=100, pretrain_restarts=1).fit(digits)
-    nmi = evaluate(digits.ndata["label"].numpy(), est.labels_)["nmi"]
-    assert nmi > 0.65, nmi
+    """The default (SDCN-sized CAE) architecture is slow (~1 min per 100 epochs here), so an
+    absolute floor, not a margin over KMeans, on the median NMI of seeds 0-2: one seed is not
+    enough. With the default graph start and target, fp32 as the suite runs (Intel Xeon,
+    2026-12-05): 0.768 / 0.608 / 0.753, so seed 1 alone would fail the floor. With the paper's
+    start and target the head started collapsed (NMI 0.31 at epoch 50 on seed 0) and recovered
+    (0.717 at epoch 100; KMeans 0.742). A broken fusion or loss stays near the collapsed level."""
+    y = digits.ndata["label"].numpy()
+    nmis = [evaluate(y, CaEGCN(n_clusters=10, random_state=s, verbose=False, epochs=100,
+                               pretrain_restarts=1).fit(digits).labels_)["nmi"] for s in range(3)]
+    assert np.median(nmis) > 0.65, nmis
 
 
 # -- estimator API ---------------------------------------------------------------------------------

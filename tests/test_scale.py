@@ -158,6 +158,56 @@ def test_sampled_bce_is_unbiased():
     assert np.std(est) < 0.02 * abs(exact)
 
 
+def test_sampled_gram_mse_is_unbiased():
+    """DFCN's adjacency loss (two embeddings) with the all-pairs part from sampled pairs."""
+    from dglclust.nn.recon import gram_mse, target_coo
+
+    out = planted_partition(500, k=3, avg_degree=8, d=4, seed=2)
+    g = from_arrays(out["features"], edges=out["edges"])
+    target = target_coo(g, add_self_loops=True, norm="row")
+    gz = torch.Generator().manual_seed(0)
+    zs = [torch.randn(500, 6, generator=gz) * 0.5, torch.randn(500, 9, generator=gz) * 0.3]
+    exact = float(gram_mse(zs, target, tile=64))
+    gen = torch.Generator().manual_seed(1)
+    est = [float(gram_mse(zs, target, pairs=20_000, generator=gen)) for _ in range(40)]
+    se = np.std(est) / np.sqrt(len(est))
+    assert abs(np.mean(est) - exact) < 4 * se + 1e-6, (np.mean(est), exact, se)
+    assert np.std(est) < 0.02 * abs(exact)
+    # its gradient flows to both embeddings
+    zg = [z.clone().requires_grad_() for z in zs]
+    gram_mse(zg, target, pairs=1000, generator=gen).backward()
+    assert all(float(z.grad.abs().sum()) > 0 for z in zg)
+
+
+def test_sampled_self_attention():
+    """``keys`` >= n is the exact attention; fewer keys attend to the sampled rows only."""
+    from dglclust.nn import global_self_attention
+
+    z = torch.randn(300, 5, generator=torch.Generator().manual_seed(0))
+    exact = torch.softmax(z @ z.T, dim=1) @ z
+    assert torch.allclose(global_self_attention(z, keys=300), exact, atol=1e-5)
+    got = global_self_attention(z, keys=64, generator=torch.Generator().manual_seed(3))
+    idx = torch.randint(0, 300, (64,), generator=torch.Generator().manual_seed(3))
+    assert torch.allclose(got, torch.softmax(z @ z[idx].T, dim=1) @ z[idx], atol=1e-5)
+    with pytest.raises(ValueError, match="keys must be a positive int or None"):
+        global_self_attention(z, keys=0)
+
+
+def test_dfcn_large_graph_mode_quality(digits_graph):
+    """DFCN with sampled attention keys and sampled pairs (its mode above 200,000 nodes) clusters
+    digits about as well as the exact path."""
+    from dglclust.cluster import DFCN
+
+    y = digits_graph.ndata["label"].numpy()
+    exact = evaluate(y, DFCN.from_config("digits", random_state=0, verbose=False, epochs=20)
+                     .fit_predict(digits_graph))
+    mini = DFCN.from_config("digits", random_state=0, verbose=False, epochs=20, batch_size=256)
+    got = evaluate(y, mini.fit_predict(digits_graph))
+    assert mini.batch_size_ == 256
+    assert mini.module_.fusion.keys == 256
+    assert got["nmi"] > exact["nmi"] - 0.05, (got, exact)
+
+
 def test_gae_minibatch_quality(digits_graph):
     """GAE with the sampled loss clusters digits about as well as with the exact one."""
     y = digits_graph.ndata["label"].numpy()
@@ -317,7 +367,8 @@ def _empty_graph(n, d=2):
 
 @pytest.mark.parametrize("name,words", [
     ("caegcn", ["CaEGCN: 100,001 nodes", "minutes per epoch", "the limit is 100,000 nodes"]),
-    ("dfcn", ["DFCN: 100,001 nodes", "minutes per epoch", "the limit is 100,000 nodes"]),
+    ("dfcn", ["DFCN: 100,001 nodes", "minutes per epoch", "the limit is 100,000 nodes",
+              "set minibatch=true"]),
     ("adagae", ["AdaGAE: 100,001 nodes", "entries", "the limit is 100,000 nodes"]),
 ])
 def test_too_large_for_the_method(name, words, monkeypatch):

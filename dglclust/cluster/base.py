@@ -59,7 +59,7 @@ def too_large(owner: str, what: str, advice: str) -> None:
 
 
 def check_quadratic(owner: str, n: int, max_nodes: int, what: str, measured: tuple, epochs: int,
-                    extra: str = "") -> None:
+                    extra: str = "", instead: str = "use SDCN, AGCN, DEC/IDEC or GAE/VGAE") -> None:
     """The scale guard of a model whose every epoch is O(n^2): above ``max_nodes`` nodes,
     :func:`too_large` with the time per epoch extrapolated quadratically from ``measured`` =
     ``(nodes, seconds per epoch)`` on the 2-core machine."""
@@ -71,8 +71,7 @@ def check_quadratic(owner: str, n: int, max_nodes: int, what: str, measured: tup
     too_large(owner, f"{n:,} nodes: {what} over all node pairs, O(n^2) per epoch: ~{minutes:,.0f} "
                      f"minutes per epoch here ({seen} measured at {n0:,} nodes on 2 cores), "
                      f"{int(epochs)} epochs{extra}",
-              f"the limit is {max_nodes:,} nodes; for larger graphs use SDCN, AGCN, DEC/IDEC or "
-              "GAE/VGAE")
+              f"the limit is {max_nodes:,} nodes; for larger graphs {instead}")
 
 
 _COMMON = ("n_clusters", "random_state", "device", "verbose")
@@ -503,6 +502,17 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
                 "full_forward": lambda: dist.gather_rows(
                     full_forward_rows, n,
                     lambda fn, lo, hi: chunked(fn, hi, dev, keys=_FULL_PASS_KEYS, start=lo))}
+
+    def _sampled_pairs(self, n, params):
+        """Pairs sampled per step for an all-pairs reconstruction term in mini-batch mode
+        (``minibatch``/``batch_size``, :func:`dglclust.train.minibatch.resolve_batching`:
+        ``batch_size`` nodes give ``batch_size^2 / 16`` pairs, at least 2^16), or ``None`` for the
+        exact O(n^2 d) sum (GAE/VGAE/DAEGC, DFCN). Sets ``batch_size_``."""
+        from ..train.minibatch import resolve_batching
+
+        bs = resolve_batching(n, params, type(self).__name__)
+        self.batch_size_ = bs
+        return None if bs is None else max(1 << 16, bs * bs // 16)
 
     def _batching(self, n, params, seed):
         """``(batch_size, batches)`` of a mini-batch fit, ``(None, None)`` for full batch

@@ -42,6 +42,18 @@ class DFCN(BaseClusterer):
     No ``n x n`` matrix is formed: the self-correlation softmax is attention and the adjacency
     reconstruction is exact and tiled. ``DFCN.from_config("acm")`` applies the paper's settings.
 
+    Cost per epoch (full batch, the paper's recipe): O(E (h + d') + n (d' h + h^2)) for the AE and
+    IGAE (h: layer widths, d' = ``pca_dim``) plus O(n^2 l) for the self-correlation attention and
+    the adjacency reconstruction (l = 20 latent, d' for ``Z_hat``); memory O(n (d' + sum of
+    widths) + E). **Large-graph mode** (``minibatch=True``, ``batch_size``, or ``"auto"`` above
+    200,000 nodes; :func:`dglclust.train.minibatch.resolve_batching`): the network still runs on
+    the whole graph (small widths, as GAE), but the two O(n^2) terms are estimated: the attention
+    attends to ``batch_size`` uniformly sampled nodes per pass (a ratio estimate of each row,
+    :func:`dglclust.nn.global_self_attention`) and the adjacency loss's all-pairs part comes from
+    ``batch_size^2 / 16`` sampled pairs (unbiased; the edge terms stay exact). Each epoch is then
+    O(E (h + d') + n (d' h + h^2 + batch_size l)). Measured against the exact path on ACM in
+    docs/scale.md.
+
     Example:
         >>> from dglclust.data import load_dataset
         >>> from dglclust.cluster import DFCN
@@ -58,9 +70,15 @@ class DFCN(BaseClusterer):
     max_nodes = 100_000
 
     def _check_scale(self, graph, n, d, params):
+        from ..train.minibatch import resolve_batching
+
+        if resolve_batching(n, params, type(self).__name__) is not None:
+            return  # large-graph mode: O(n batch_size) per epoch
         check_quadratic(type(self).__name__, n, self.max_nodes,
                         "its fusion attention and adjacency reconstruction are exact",
-                        (20_000, 10.0), params["epochs"], " plus three pretraining phases")
+                        (20_000, 10.0), params["epochs"], " plus three pretraining phases",
+                        instead="set minibatch=true (sampled attention keys and pairs), or use SDCN, "
+                                "AGCN, DEC/IDEC or GAE/VGAE")
 
     def _fit(self, graph, x, y, params, seed):
         triplet, predict_from, target = params["triplet"], params["predict_from"], params["target_from"]
@@ -74,16 +92,21 @@ class DFCN(BaseClusterer):
                             params["latent_dim"], norm, params["igae_activation"], params["ae_negative_slope"],
                             params["fusion_alpha"], params["learn_fusion_alpha"], params["alpha"]).to(x.device)
         ax, adj = igae_targets(graph, x, norm)
+        pairs = self._sampled_pairs(x.shape[0], params)  # None: exact O(n^2) terms
+        gen = torch.Generator().manual_seed(int(seed) + 104729)
+        if pairs is not None:  # large-graph mode: the attention sees batch_size sampled keys
+            module.fusion.keys, module.fusion.generator = self.batch_size_, gen
 
         def reconstruction(out):
             rec_ae = torch.nn.functional.mse_loss(out["x_hat"], x)
-            rec_igae, parts = igae_loss(out["z_igae"], out["z_hat"], ax, adj, gamma, tile, mm_dtype)
+            rec_igae, parts = igae_loss(out["z_igae"], out["z_hat"], ax, adj, gamma, tile, mm_dtype,
+                                        pairs, gen)
             return rec_ae + rec_igae, {"rec_ae": rec_ae.detach(), **parts}
 
         def igae_step():
             with self._autocast():
                 z, z_hat = module.igae(graph, x)
-            return igae_loss(z, z_hat, ax, adj, gamma, tile, mm_dtype)
+            return igae_loss(z, z_hat, ax, adj, gamma, tile, mm_dtype, pairs, gen)
 
         def joint_step():
             with self._autocast():
@@ -95,6 +118,8 @@ class DFCN(BaseClusterer):
         data = graph_fingerprint_parts(graph, x)
         settings = {"gamma": gamma, "norm": norm, "precision": self.precision_, "gram_mm": str(mm_dtype),
                     "activation": params["igae_activation"]}
+        if pairs is not None:
+            settings.update(pairs=pairs, keys=self.batch_size_, seed=int(seed))
         info = [self.pretrain_info_]
         for sub, step, phase in ((module.igae, igae_step, "igae"), (module, joint_step, "joint")):
             info.append(pretrain_full_batch(
@@ -104,6 +129,7 @@ class DFCN(BaseClusterer):
         self.pretrain_info_ = info
         self.pretrain_time_ = sum(i["seconds"] for i in info)
 
+        gen.manual_seed(int(seed) + 15485863)  # the same draws whether or not pretraining was cached
         self._init_centers(module, lambda: module(graph, x, assign=False)["z"].float(), params, seed)
         lam = float(params["kl_weight"])
 

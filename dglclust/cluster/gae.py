@@ -36,18 +36,6 @@ class _GraphAEBase(BaseClusterer):
         return info
 
 
-    def _sampled_pairs(self, n, params):
-        """Pairs sampled per step for the all-pairs term of the reconstruction loss in mini-batch
-        mode (``minibatch``/``batch_size``, :func:`dglclust.train.minibatch.resolve_batching`:
-        ``batch_size`` nodes give ``batch_size^2 / 16`` pairs, at least 2^16), or ``None`` for the
-        exact O(n^2 d) sum. Sets ``batch_size_``."""
-        from ..train.minibatch import resolve_batching
-
-        bs = resolve_batching(n, params, type(self).__name__)
-        self.batch_size_ = bs
-        return None if bs is None else max(1 << 16, bs * bs // 16)
-
-
 class GAE(_GraphAEBase):
     r"""Graph auto-encoder (Kipf & Welling 2016) + KMeans on its embedding.
 

@@ -107,23 +107,35 @@ class ScaleFusion(nn.Module):
         return torch.cat([u[:, i:i + 1] * f for i, f in enumerate(feats)], dim=1), u
 
 
-def global_self_attention(z: torch.Tensor, chunks: int = 16) -> torch.Tensor:
+def global_self_attention(z: torch.Tensor, chunks: int = 16, keys: int | None = None,
+                          generator: torch.Generator | None = None) -> torch.Tensor:
     r""":math:`\mathrm{softmax}(Z Z^T) Z` (row softmax) as attention with ``Q = K = V = Z`` and
     ``scale=1``: memory O(n) (flash/memory-efficient kernels), never an ``n x n`` matrix.
 
     The queries are split into ``chunks`` batch entries that share ``K = V = Z`` (a broadcast view):
     with a single (batch, head) the CPU flash-attention backward runs serially and is ~20x slower.
     The backward then holds ``chunks`` partial ``dK``/``dV`` (``chunks * n * d``), still O(n).
-    Runs in fp32 (autocast disabled): the logits are unscaled dot products."""
+    Runs in fp32 (autocast disabled): the logits are unscaled dot products.
+
+    ``keys``: attend to that many keys drawn uniformly (with replacement, indices from
+    ``generator`` on the CPU) instead of all ``n``: row ``i`` is then the softmax-weighted mean of
+    the sampled ``z_j`` (a ratio estimate of the exact row, consistent as ``keys`` grows), in
+    O(n keys d) time instead of O(n^2 d). ``None`` or ``keys >= n``: exact."""
     if z.dim() != 2:
         raise ValueError(f"z must be 2-D (n x d), got shape {tuple(z.shape)}")
+    if keys is not None and (isinstance(keys, bool) or int(keys) < 1):
+        raise ValueError(f"keys must be a positive int or None, got {keys!r}")
     n, d = z.shape
     c = max(1, min(int(chunks), n))
     with torch.autocast(device_type=z.device.type, enabled=False):
         z = z.float()
         pad = (-n) % c
         q = (F.pad(z, (0, 0, 0, pad)) if pad else z).reshape(c, 1, (n + pad) // c, d)
-        kv = z[None, None].expand(c, 1, n, d)
+        if keys is not None and int(keys) < n:
+            idx = torch.randint(0, n, (int(keys),), generator=generator).to(z.device)
+            kv = z[idx][None, None].expand(c, 1, int(keys), d)
+        else:
+            kv = z[None, None].expand(c, 1, n, d)
         return F.scaled_dot_product_attention(q, kv, kv, scale=1.0).reshape(n + pad, d)[:n]
 
 
@@ -137,6 +149,9 @@ class SAIF(nn.Module):
     ``b`` is learned, initialized at 0. ``a`` is 0.5 and fixed by default (as in the official
     code); ``learn_alpha=True`` learns it as a scalar (the paper describes it as learnable).
     ``norm`` is the propagation's normalization (``"row"``: :math:`D^{-1}(A + I)` as in DFCN).
+    ``keys`` (attribute, default ``None`` = exact): the self-correlation attends to that many
+    uniformly sampled nodes per forward pass (:func:`global_self_attention`), drawn from the
+    ``generator`` attribute; DFCN sets both in its large-graph mode.
 
     Example:
         >>> import dgl
@@ -150,6 +165,8 @@ class SAIF(nn.Module):
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha must be in [0, 1], got {alpha}")
         self.norm = norm
+        self.keys: int | None = None
+        self.generator: torch.Generator | None = None
         self.beta = nn.Parameter(torch.zeros(1))
         if learn_alpha:
             self.alpha = nn.Parameter(torch.tensor(float(alpha)))
@@ -162,4 +179,4 @@ class SAIF(nn.Module):
                              f"and {tuple(z_igae.shape)}")
         z_i = self.alpha * z_ae.float() + (1.0 - self.alpha) * z_igae.float()
         z_l = graph_spmm(graph, z_i, norm=self.norm)
-        return self.beta * global_self_attention(z_l) + z_l
+        return self.beta * global_self_attention(z_l, keys=self.keys, generator=self.generator) + z_l

@@ -113,12 +113,14 @@ def igae_targets(graph, x: torch.Tensor, norm: str = "row"):
 
 
 def igae_loss(z: torch.Tensor, z_hat: torch.Tensor, ax: torch.Tensor, adj_target, gamma: float = 0.1,
-              tile: int = 512, mm_dtype: torch.dtype | None = None):
+              tile: int = 512, mm_dtype: torch.dtype | None = None, pairs: int | None = None,
+              generator: torch.Generator | None = None):
     """``(L_IGAE, parts)`` with ``L_w = mse(z_hat, A_hat X)`` and
     ``L_a = mean (A_hat - sigmoid(z z^T) - sigmoid(z_hat z_hat^T))^2`` (exact, in ``tile`` blocks;
-    ``mm_dtype=torch.bfloat16`` runs the block products in bf16, sums in fp32)."""
+    ``mm_dtype=torch.bfloat16`` runs the block products in bf16, sums in fp32). ``pairs``: the
+    all-pairs part of ``L_a`` estimated from that many sampled pairs (:func:`gram_mse`)."""
     loss_w = F.mse_loss(_upcast(z_hat), ax)
     with torch.autocast(device_type=z.device.type, enabled=False):
         loss_a = gram_mse([_upcast(z), _upcast(z_hat)], adj_target, sigmoid=True, tile=tile,
-                          mm_dtype=mm_dtype)
+                          mm_dtype=mm_dtype, pairs=pairs, generator=generator)
     return loss_w + gamma * loss_a, {"igae_w": loss_w.detach(), "igae_a": loss_a.detach()}

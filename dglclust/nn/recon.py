@@ -12,7 +12,8 @@ implementations materialize ``S = Z Z^T``; here every loss is split into
 So the losses are exact (equal to the dense formulas up to float rounding) at any n. The
 all-pairs sum costs O(n^2 d) time; above a few 10^5 nodes :func:`gram_bce` can replace it by an
 unbiased estimate from ``pairs`` uniformly sampled pairs (:func:`sampled_pairwise_sum`, O(pairs d)),
-keeping the edge terms exact: the mini-batch path of GAE / VGAE (negative sampling).
+keeping the edge terms exact: the mini-batch path of GAE / VGAE (negative sampling); :func:`gram_mse`
+takes ``pairs`` the same way (DFCN's large-graph mode).
 """
 from __future__ import annotations
 
@@ -199,7 +200,8 @@ class _SigmoidSumSquare(torch.autograd.Function):
 
 
 def gram_mse(z, target, sigmoid: bool = True, reduction: str = "mean", tile: int = 2048,
-             mm_dtype: torch.dtype | None = None):
+             mm_dtype: torch.dtype | None = None, pairs: int | None = None,
+             generator: torch.Generator | None = None):
     r"""``|| A - f(Z Z^T) ||_F^2`` (sum, or mean over the n^2 entries) with ``f`` = sigmoid
     (CaEGCN) or identity, ``A`` given sparse as ``target = (rows, cols, values)`` with unique
     entries. Expands to ``sum f(s)^2 - 2 sum_E a f(s) + sum_E a^2``.
@@ -207,8 +209,26 @@ def gram_mse(z, target, sigmoid: bool = True, reduction: str = "mean", tile: int
     ``z`` may also be a sequence of embeddings ``(Z_1, Z_2, ...)`` (same n): the decoder is then the
     sum ``sum_k f(Z_k Z_k^T)`` (DFCN's IGAE reconstructs ``A`` by
     ``sigmoid(Z Z^T) + sigmoid(Z_hat Z_hat^T)``). That path works on square ``tile x tile`` blocks
-    and can run its block products in ``mm_dtype`` (e.g. ``torch.bfloat16``; sums stay fp32)."""
+    and can run its block products in ``mm_dtype`` (e.g. ``torch.bfloat16``; sums stay fp32).
+
+    ``pairs``: estimate the all-pairs term ``sum f(s)^2`` from that many uniformly sampled ordered
+    pairs (indices from ``generator``; the edge terms stay exact): O((E + pairs) d) instead of
+    O(n^2 d), an unbiased estimate of the loss and its gradient."""
     rows, cols, vals = target
+    if pairs is not None:
+        zs = list(z) if isinstance(z, (list, tuple)) else [z]
+        if len({t.shape[0] for t in zs}) != 1 or any(t.dim() != 2 for t in zs):
+            raise ValueError(f"all embeddings must be 2-D with the same number of rows, got "
+                             f"{[tuple(t.shape) for t in zs]}")
+        if int(pairs) < 1:
+            raise ValueError(f"pairs must be >= 1, got {pairs}")
+        n = zs[0].shape[0]
+        f = torch.sigmoid if sigmoid else (lambda s: s)
+        ij = torch.randint(0, n, (2, int(pairs)), generator=generator).to(zs[0].device)
+        every = sum(f(_edge_scores(t, ij[0], ij[1])) for t in zs).square().mean() * (float(n) * n)
+        f_e = sum(f(_edge_scores(t, rows, cols)) for t in zs)
+        total = every - 2.0 * (vals * f_e).sum() + vals.square().sum()
+        return _reduce(total, n, reduction)
     if isinstance(z, (list, tuple)):
         if len(z) == 1:
             z = z[0]
@@ -228,6 +248,10 @@ def gram_mse(z, target, sigmoid: bool = True, reduction: str = "mean", tile: int
         f_e = torch.sigmoid(s_e) if sigmoid else s_e
         total = pairwise_sum(z, "sigmoid_sq" if sigmoid else "square", tile) \
             - 2.0 * (vals * f_e).sum() + vals.square().sum()
+    return _reduce(total, n, reduction)
+
+
+def _reduce(total, n, reduction):
     if reduction == "sum":
         return total
     if reduction == "mean":
@@ -265,8 +289,4 @@ def gram_bce(z, target, pos_weight: float = 1.0, reduction: str = "mean", tile: 
     every = pairwise_sum(z, "softplus", tile) if pairs is None else \
         sampled_pairwise_sum(z, "softplus", int(pairs), generator)
     total = every + (pos_weight * sp(-s_e) - sp(s_e)).sum()
-    if reduction == "sum":
-        return total
-    if reduction == "mean":
-        return total / (n * n)
-    raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+    return _reduce(total, n, reduction)

@@ -193,6 +193,31 @@ def test_sampled_self_attention():
         global_self_attention(z, keys=0)
 
 
+def test_dfcn_checkpointing_keeps_values_and_gradients():
+    from dglclust.models.dfcn import DFCNModule
+
+    out = planted_partition(300, k=3, avg_degree=6, d=12, seed=4)
+    g = from_arrays(out["features"], edges=out["edges"])
+    x = g.ndata["feat"]
+    torch.manual_seed(0)
+    m = DFCNModule(12, 3, ae_hidden=(16, 8), igae_hidden=(16, 8), latent=4)
+    m.centers.data.normal_()
+    m.fusion.beta.data.fill_(0.5)
+
+    def run(flag):
+        m.zero_grad()
+        m.checkpoint = flag
+        o = m(g, x)
+        loss = sum(o[k].square().mean() for k in ("z", "x_hat", "z_hat")) + o["q"].log().mean()
+        loss.backward()
+        return loss.detach(), [p.grad.clone() for p in m.parameters() if p.grad is not None]
+
+    plain, ckpt = run(False), run(True)
+    assert torch.allclose(plain[0], ckpt[0])
+    assert len(plain[1]) == len(ckpt[1]) > 10
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(plain[1], ckpt[1]))
+
+
 def test_dfcn_large_graph_mode_quality(digits_graph):
     """DFCN with sampled attention keys and sampled pairs (its mode above 200,000 nodes) clusters
     digits about as well as the exact path."""
@@ -204,7 +229,7 @@ def test_dfcn_large_graph_mode_quality(digits_graph):
     mini = DFCN.from_config("digits", random_state=0, verbose=False, epochs=20, batch_size=256)
     got = evaluate(y, mini.fit_predict(digits_graph))
     assert mini.batch_size_ == 256
-    assert mini.module_.fusion.keys == 256
+    assert mini.module_.fusion.keys == 256 and mini.module_.checkpoint
     assert got["nmi"] > exact["nmi"] - 0.05, (got, exact)
 
 

@@ -51,8 +51,9 @@ class DFCN(BaseClusterer):
     attends to ``batch_size`` uniformly sampled nodes per pass (a ratio estimate of each row,
     :func:`dglclust.nn.global_self_attention`) and the adjacency loss's all-pairs part comes from
     ``batch_size^2 / 16`` sampled pairs (unbiased; the edge terms stay exact). Each epoch is then
-    O(E (h + d') + n (d' h + h^2 + batch_size l)). Measured against the exact path on ACM in
-    docs/scale.md.
+    O(E (h + d') + n (d' h + h^2 + batch_size l)); the AE and IGAE branches run under activation
+    checkpointing (``checkpoint: auto``, :class:`~dglclust.models.dfcn.DFCNModule`), so memory is
+    O(n (d' + l) + E) plus one branch's activations. Measured against the exact path on ACM in docs/scale.md.
 
     Example:
         >>> from dglclust.data import load_dataset
@@ -96,6 +97,12 @@ class DFCN(BaseClusterer):
         gen = torch.Generator().manual_seed(int(seed) + 104729)
         if pairs is not None:  # large-graph mode: the attention sees batch_size sampled keys
             module.fusion.keys, module.fusion.generator = self.batch_size_, gen
+        ckpt = params.get("checkpoint", "auto")
+        if ckpt not in ("auto", True, False):
+            raise ValueError(f"DFCN: checkpoint={ckpt!r} is invalid; use 'auto' (on in the large-graph "
+                             "mode), True or False")
+        # recompute the branches' activations in the backward pass instead of keeping them
+        module.checkpoint = pairs is not None if ckpt == "auto" else bool(ckpt)
 
         def reconstruction(out):
             rec_ae = torch.nn.functional.mse_loss(out["x_hat"], x)

@@ -23,7 +23,12 @@ __all__ = ["DFCNModule"]
 
 class DFCNModule(nn.Module):
     """``forward(graph, x, assign=True)`` returns ``{"z_ae", "z_igae", "z", "x_hat", "z_hat"}`` and,
-    with ``assign``, ``"q"`` (on Z~), ``"q_ae"``, ``"q_igae"``. ``z`` is the fused Z~."""
+    with ``assign``, ``"q"`` (on Z~), ``"q_ae"``, ``"q_igae"``. ``z`` is the fused Z~.
+
+    ``checkpoint`` (attribute, default ``False``): run the AE encoder, the IGAE encoder and the two
+    decoders under activation checkpointing when gradients are on (``torch.utils.checkpoint``,
+    non-reentrant): the backward pass recomputes their layers instead of keeping every layer's
+    activations of all n nodes. Same values and gradients; DFCN's large-graph mode sets it."""
 
     def __init__(self, in_dim, n_clusters, ae_hidden=(128, 256, 512), igae_hidden=(128, 256), latent=20,
                  norm="row", igae_activation="tanh", ae_negative_slope=0.2, fusion_alpha=0.5,
@@ -34,13 +39,21 @@ class DFCNModule(nn.Module):
         self.fusion = SAIF(fusion_alpha, learn_fusion_alpha, norm=norm)
         self.centers = nn.Parameter(torch.zeros(n_clusters, latent))
         self.alpha = float(alpha)
+        self.checkpoint = False
+
+    def _run(self, fn, *args):
+        if self.checkpoint and torch.is_grad_enabled():
+            from torch.utils.checkpoint import checkpoint
+
+            return checkpoint(fn, *args, use_reentrant=False).float()
+        return fn(*args).float()
 
     def forward(self, graph, x, assign: bool = True):
-        z_ae = self.ae.encode(x)[-1].float()
-        z_igae = self.igae.encode(graph, x).float()
+        z_ae = self._run(lambda t: self.ae.encode(t)[-1], x)
+        z_igae = self._run(lambda t: self.igae.encode(graph, t), x)
         z = self.fusion(graph, z_ae, z_igae)
-        out = {"z_ae": z_ae, "z_igae": z_igae, "z": z, "x_hat": self.ae.decode(z).float(),
-               "z_hat": self.igae.decode(graph, z).float()}
+        out = {"z_ae": z_ae, "z_igae": z_igae, "z": z, "x_hat": self._run(self.ae.decode, z),
+               "z_hat": self._run(lambda t: self.igae.decode(graph, t), z)}
         if assign:
             with torch.autocast(device_type=z.device.type, enabled=False):
                 out["q"] = student_t(z, self.centers, self.alpha)

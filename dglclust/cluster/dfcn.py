@@ -97,11 +97,9 @@ class DFCN(BaseClusterer):
         gen = torch.Generator().manual_seed(int(seed) + 104729)
         if pairs is not None:  # large-graph mode: the attention sees batch_size sampled keys
             module.fusion.keys, module.fusion.generator = self.batch_size_, gen
-        ckpt = params.get("checkpoint", "auto")
-        if ckpt not in ("auto", True, False):
-            raise ValueError(f"DFCN: checkpoint={ckpt!r} is invalid; use 'auto' (on in the large-graph "
-                             "mode), True or False")
         # recompute the branches' activations in the backward pass instead of keeping them
+        # (``checkpoint`` is validated with the other hyperparameters: "auto", true or false)
+        ckpt = params["checkpoint"]
         module.checkpoint = pairs is not None if ckpt == "auto" else bool(ckpt)
 
         def reconstruction(out):

@@ -215,16 +215,15 @@ def gram_mse(z, target, sigmoid: bool = True, reduction: str = "mean", tile: int
     pairs (indices from ``generator``; the edge terms stay exact): O((E + pairs) d) instead of
     O(n^2 d), an unbiased estimate of the loss and its gradient."""
     rows, cols, vals = target
+    if isinstance(z, (list, tuple)) and (
+            len({t.shape[0] for t in z}) != 1 or any(t.dim() != 2 for t in z)):
+        raise ValueError(f"all embeddings must be 2-D with the same number of rows, got "
+                         f"{[tuple(t.shape) for t in z]}")
     if pairs is not None:
         zs = list(z) if isinstance(z, (list, tuple)) else [z]
-        if len({t.shape[0] for t in zs}) != 1 or any(t.dim() != 2 for t in zs):
-            raise ValueError(f"all embeddings must be 2-D with the same number of rows, got "
-                             f"{[tuple(t.shape) for t in zs]}")
-        if int(pairs) < 1:
-            raise ValueError(f"pairs must be >= 1, got {pairs}")
         n = zs[0].shape[0]
         f = torch.sigmoid if sigmoid else (lambda s: s)
-        ij = torch.randint(0, n, (2, int(pairs)), generator=generator).to(zs[0].device)
+        ij = _draw_pairs(n, pairs, generator, zs[0].device)
         every = sum(f(_edge_scores(t, ij[0], ij[1])) for t in zs).square().mean() * (float(n) * n)
         f_e = sum(f(_edge_scores(t, rows, cols)) for t in zs)
         total = every - 2.0 * (vals * f_e).sum() + vals.square().sum()
@@ -235,9 +234,6 @@ def gram_mse(z, target, sigmoid: bool = True, reduction: str = "mean", tile: int
         elif not sigmoid:  # sum_k Z_k Z_k^T = [Z_1 | Z_2 | ...] [Z_1 | Z_2 | ...]^T
             z = torch.cat(list(z), dim=1)
     if isinstance(z, (list, tuple)):
-        if len({t.shape[0] for t in z}) != 1 or any(t.dim() != 2 for t in z):
-            raise ValueError(f"all embeddings must be 2-D with the same number of rows, got "
-                             f"{[tuple(t.shape) for t in z]}")
         n = z[0].shape[0]
         f_e = sum(torch.sigmoid(_edge_scores(t, rows, cols)) for t in z)
         total = _SigmoidSumSquare.apply(int(tile), mm_dtype, *z) - 2.0 * (vals * f_e).sum() \
@@ -266,11 +262,17 @@ def sampled_pairwise_sum(z: torch.Tensor, kind: str, pairs: int,
     error is about ``std(h) / (mean(h) sqrt(pairs))``. The indices come from ``generator`` (CPU)."""
     if kind not in _KINDS:
         raise ValueError(f"kind must be one of {_KINDS}, got {kind!r}")
-    if pairs < 1:
-        raise ValueError(f"pairs must be >= 1, got {pairs}")
     n = z.shape[0]
-    ij = torch.randint(0, n, (2, int(pairs)), generator=generator).to(z.device)
+    ij = _draw_pairs(n, pairs, generator, z.device)
     return _h(_edge_scores(z, ij[0], ij[1]), kind).mean() * (float(n) * n)
+
+
+def _draw_pairs(n, pairs, generator, device):
+    """``pairs`` ordered pairs ``(i, j)`` drawn uniformly with replacement, as a (2, pairs) tensor
+    (indices from ``generator`` on the CPU, then moved to ``device``)."""
+    if int(pairs) < 1:
+        raise ValueError(f"pairs must be >= 1, got {pairs}")
+    return torch.randint(0, n, (2, int(pairs)), generator=generator).to(device)
 
 
 def gram_bce(z, target, pos_weight: float = 1.0, reduction: str = "mean", tile: int = 2048,

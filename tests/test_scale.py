@@ -233,6 +233,111 @@ def test_dfcn_large_graph_mode_quality(digits_graph):
     assert got["nmi"] > exact["nmi"] - 0.05, (got, exact)
 
 
+def _blobs(n=5000, d=16, c=8, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    centers = torch.randn(c, d, generator=g) * 3
+    return centers[torch.randint(0, c, (n,), generator=g)] + torch.randn(n, d, generator=g)
+
+
+def test_approximate_knn_recall_and_shape():
+    """faiss IVF (the search of AdaGAE's large-graph mode) against the exact kNN: no point lists
+    itself, same seed same answer, and nearly every true neighbour is found."""
+    from dglclust.graph import approximate_knn, knn_indices
+
+    x = _blobs()
+    got = approximate_knn(x, 10, seed=0)
+    assert got.shape == (5000, 10) and got.dtype == torch.int64
+    assert not (got == torch.arange(5000)[:, None]).any() and (got >= 0).all()
+    assert torch.equal(got, approximate_knn(x, 10, seed=0))
+    exact = knn_indices(x, 10)
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(got.tolist(), exact.tolist())])
+    assert recall > 0.95, recall
+    # one cell probed: rows whose cell holds too few points are searched exactly (no -1 left)
+    few = approximate_knn(x[:2000], 60, nlist=50, nprobe=1)
+    assert (few >= 0).all() and not (few == torch.arange(2000)[:, None]).any()
+
+
+@pytest.mark.parametrize("kw, msg", [
+    ({"k": 0}, "k must be a positive int, got 0"),
+    ({"k": 5000}, "k = 5000 neighbours need at least k + 1 = 5001 points, got 5000"),
+    ({"k": 5, "nprobe": 0}, "nprobe must be a positive int, got 0"),
+])
+def test_approximate_knn_bad_input(kw, msg):
+    from dglclust.graph import approximate_knn
+
+    with pytest.raises(ValueError, match=msg.replace("+", r"\+")):
+        approximate_knn(_blobs(), **kw)
+    with pytest.raises(ValueError, match="x holds NaN or inf"):
+        approximate_knn(torch.full((10, 2), float("nan")), 3)
+
+
+def test_approximate_knn_without_faiss(monkeypatch):
+    import sys
+
+    from dglclust.graph import approximate_knn
+
+    monkeypatch.setitem(sys.modules, "faiss", None)
+    with pytest.raises(ImportError, match="pip install faiss-cpu"):
+        approximate_knn(_blobs(), 5)
+
+
+def test_adagae_approximate_graph_matches_the_exact_one():
+    """With every true neighbour found, the approximate connectivity P equals the exact one."""
+    from dglclust.models.adagae import connectivity
+
+    x = _blobs(3000)
+    for self_loop in (True, False):
+        exact = connectivity(x, 12, self_loop=self_loop)
+        approx = connectivity(x, 12, self_loop=self_loop, search="approximate")
+        assert torch.equal(exact[0], approx[0])
+        same = (exact[1] == approx[1]).view(3000, -1).all(1)
+        assert same.float().mean() > 0.99
+        rows = same.repeat_interleave(exact[1].numel() // 3000)
+        torch.testing.assert_close(exact[2][rows], approx[2][rows])
+
+
+def test_adagae_row_sampled_normalizer_equals_its_rows():
+    """The normalizer on a row sample equals the all-rows normalizer (same keys) at those rows,
+    with the same gradient, and the row-sampled loss is an unbiased estimate of the key-sampled
+    one."""
+    from dglclust.models.adagae import adagae_loss, connectivity, pairwise_logsumexp, symmetrize
+
+    z = torch.randn(400, 8, dtype=torch.float64, requires_grad=True)
+    rows = torch.tensor([0, 5, 5, 17, 399])
+    full = pairwise_logsumexp(z, sample=64, generator=torch.Generator().manual_seed(1))
+    part = pairwise_logsumexp(z, sample=64, generator=torch.Generator().manual_seed(1), rows=rows)
+    torch.testing.assert_close(part, full[rows])
+    g_full, = torch.autograd.grad(full[rows].sum(), z)
+    g_part, = torch.autograd.grad(part.sum(), z)
+    torch.testing.assert_close(g_part, g_full)
+    with pytest.raises(ValueError, match="rows needs the sampled normalizer"):
+        pairwise_logsumexp(z, rows=rows)
+    p = connectivity(z, 10)
+    w = symmetrize(p)
+    gen = torch.Generator().manual_seed(0)
+    keys_only = np.mean([float(adagae_loss(z.detach(), p, w, 1.0, sample=400, generator=gen)[0])
+                         for _ in range(100)])
+    rows_too = np.mean([float(adagae_loss(z.detach(), p, w, 1.0, sample=400, generator=gen,
+                                                sample_rows=40)[0])
+                        for _ in range(400)])
+    assert abs(rows_too - keys_only) < 0.02 * abs(keys_only), (rows_too, keys_only)
+
+
+def test_adagae_large_graph_mode_quality(digits_graph):
+    """AdaGAE's large-graph mode (approximate search, normalizer on 256 rows x 1024 keys per step)
+    clusters digits about as well as the exact path."""
+    from dglclust.cluster import AdaGAE
+
+    y = digits_graph.ndata["label"].numpy()
+    kw = dict(random_state=0, verbose=False, history_metrics=False)
+    exact = evaluate(y, AdaGAE.from_config("digits", **kw).fit_predict(digits_graph))
+    large = AdaGAE.from_config("digits", batch_size=256, assign="auto", **kw).fit(digits_graph)
+    assert large.batch_size_ == 256 and large.neighbor_search_ == "approximate"
+    assert large.assign_ == "spectral"
+    got = evaluate(y, large.labels_)
+    assert got["nmi"] > exact["nmi"] - 0.05, (got, exact)
+
+
 def test_gae_minibatch_quality(digits_graph):
     """GAE with the sampled loss clusters digits about as well as with the exact one."""
     y = digits_graph.ndata["label"].numpy()
@@ -394,7 +499,8 @@ def _empty_graph(n, d=2):
     ("caegcn", ["CaEGCN: 100,001 nodes", "minutes per epoch", "the limit is 100,000 nodes"]),
     ("dfcn", ["DFCN: 100,001 nodes", "minutes per epoch", "the limit is 100,000 nodes",
               "set minibatch=true"]),
-    ("adagae", ["AdaGAE: 100,001 nodes", "entries", "the limit is 100,000 nodes"]),
+    ("adagae", ["AdaGAE: 100,001 nodes", "k_max = 50,000", "5,000,050,000 entries",
+                "set k_max to an int <= 1,999"]),
 ])
 def test_too_large_for_the_method(name, words, monkeypatch):
     import time
@@ -410,6 +516,21 @@ def test_too_large_for_the_method(name, words, monkeypatch):
     for w in words:
         assert w in str(err.value), str(err.value)
     assert "DGLCLUST_ALLOW_LARGE=1" in str(err.value)
+
+
+def test_adagae_exact_limit_names_the_large_graph_mode(monkeypatch):
+    from dglclust.cluster import AdaGAE, GraphTooLargeError
+
+    monkeypatch.delenv("DGLCLUST_ALLOW_LARGE", raising=False)
+    g = _empty_graph(100_001)
+    with pytest.raises(GraphTooLargeError) as err:
+        AdaGAE(n_clusters=2, random_state=0, verbose=False, k_max=30).fit(g)
+    for w in ("100,001 nodes with the exact neighbor_search and normalizer",
+              "the exact limit is 100,000 nodes", "set minibatch=true"):
+        assert w in str(err.value), str(err.value)
+    with pytest.raises(GraphTooLargeError, match="exact neighbor_search:"):
+        AdaGAE(n_clusters=2, random_state=0, verbose=False, k_max=30, minibatch=True,
+               neighbor_search="exact").fit(g)
 
 
 def test_daegc_two_hop_limit_and_the_way_out(monkeypatch):

@@ -28,6 +28,7 @@ def reason() -> str | None:
     try:
         import pytest  # noqa: F401  (the [test] extra)
         import matplotlib  # noqa: F401
+        import faiss  # noqa: F401  (the [test] extra; AdaGAE's large-graph mode)
     except ImportError as exc:
         return f"a dependency is missing ({exc})"
     if os.environ.get("DGLCLUST_NO_EXT", "0") in ("1", "true", "yes", "on"):

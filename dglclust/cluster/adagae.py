@@ -22,8 +22,6 @@ from .base import BaseClusterer, too_large
 __all__ = ["AdaGAE"]
 
 _INIT_GRAPHS = ("knn", "given")
-_ASSIGN = ("spectral", "kmeans")
-_NORMALIZERS = ("exact", "sampled")
 
 
 def _csr_to_scipy(csr, n):
@@ -56,9 +54,26 @@ class AdaGAE(BaseClusterer):
     * ``self_loop``: count the point itself as its nearest neighbour (paper; ``True``).
     * ``init_graph``: ``"knn"`` (paper: ``P`` from the features) or ``"given"`` (graph data: start
       from ``D^-1 (A + I)`` of the input graph's adjacency; later updates use the embedding).
-    * ``assign``: ``"spectral"`` (paper) or ``"kmeans"`` (KMeans on ``Z``); ``n_init`` KMeans restarts.
-    * ``normalizer``: ``"exact"`` or ``"sampled"`` (``n_samples`` uniform points per step; for very
-      large ``n``); ``tile_elements`` bounds the distance tile.
+    * ``assign``: ``"spectral"`` (paper), ``"kmeans"`` (KMeans on ``Z``) or ``"auto"`` (spectral
+      unless the final graph has more connected components than clusters, where the spectral
+      embedding collapses: then KMeans on ``Z``; ``assign_`` says which ran); ``n_init`` KMeans
+      restarts.
+    * ``normalizer``: ``"exact"``, ``"sampled"`` (``n_samples`` uniform points per step) or
+      ``"auto"`` (exact in full-batch mode, sampled in large-graph mode); ``tile_elements`` bounds
+      the distance tile.
+    * ``neighbor_search``: ``"exact"`` (``O(n^2 d)`` per graph update), ``"approximate"`` (faiss
+      IVF, :func:`dglclust.graph.approximate_knn`, ``O(n^1.5 d)``) or ``"auto"`` (exact in
+      full-batch mode, approximate in large-graph mode).
+    * ``minibatch`` / ``batch_size``: **large-graph mode** (on by itself above 200,000 nodes, or
+      with ``minibatch=True`` / a ``batch_size``): approximate neighbour search, and the sampled
+      normalizer evaluated on ``batch_size`` random rows per step (default 4096). The encoder and
+      the sparse loss terms still run on the whole graph.
+
+    Cost: full-batch, each graph update ``O(n^2 d)`` (exact search) and each step ``O(n^2 h)``
+    (exact normalizer, tiled: memory ``O(n k + tile)``); large-graph mode, each graph update
+    ``O(n^1.5 d)`` and each step ``O(n k h + b m h)`` for ``k`` neighbours, ``b = batch_size``
+    rows, ``m = n_samples`` keys and ``h`` hidden units; memory ``O(n (k + d + h))``. ``k_max``
+    must keep the graph under 2e8 entries (``k_max = n/c`` does not at 1M nodes: set an int).
     * ``history_metrics``: spectral-cluster every intermediate graph for ``history_`` (needs labels).
 
     Fitted attributes: ``labels_``, ``embedding_`` (``Z``), ``soft_assignments_`` (Student's-t of
@@ -92,14 +107,37 @@ class AdaGAE(BaseClusterer):
             except ValueError:
                 return  # _plan reports a bad k_max
         entries = n * int(k_max)
-        if n > self.max_nodes or entries > 200_000_000:
+        search, normalizer, _ = self._modes(n, params)
+        if entries > 200_000_000:
             too_large(type(self).__name__,
-                      f"{n:,} nodes with k_max = {int(k_max):,} neighbours: the learned graph holds "
-                      f"{entries:,} entries (~{entries * 16 / 2**30:,.1f} GB) and every update "
-                      "searches the neighbours among all n points (O(n^2 d) time; a fit at 100,000 "
-                      "nodes took 27 minutes on 2 cores)",
-                      f"the limit is {self.max_nodes:,} nodes and 2e8 graph entries; for larger "
-                      "graphs use SDCN, AGCN, DEC/IDEC or GAE/VGAE")
+                      f"{n:,} nodes with k_max = {int(k_max):,} neighbours: the learned graph would "
+                      f"hold {entries:,} entries (~{entries * 16 / 2**30:,.1f} GB)",
+                      f"the limit is 2e8 graph entries: set k_max to an int <= "
+                      f"{200_000_000 // n:,} (e.g. k_max=30)")
+        exact = [what for what, mode in (("neighbor_search", search), ("normalizer", normalizer))
+                 if mode == "exact"]
+        if n > self.max_nodes and exact:
+            too_large(type(self).__name__,
+                      f"{n:,} nodes with the exact {' and '.join(exact)}: every graph update "
+                      "searches the neighbours among all n points and every step sums over all "
+                      "node pairs (O(n^2 d) time; a fit at 100,000 nodes took 27 minutes on 2 cores)",
+                      f"the exact limit is {self.max_nodes:,} nodes; set minibatch=true (large-graph "
+                      "mode: approximate neighbour search, sampled normalizer)")
+
+    def _modes(self, n, params):
+        """``(neighbor_search, normalizer, batch_size)`` after resolving ``"auto"`` against the
+        large-graph mode (``batch_size`` ``None`` in full-batch mode)."""
+        from ..train.minibatch import resolve_batching
+
+        bs = resolve_batching(n, params, type(self).__name__)
+        # the values are checked by the hyperparameter validator (dglclust.configs.validate)
+        search = str(params.get("neighbor_search", "auto"))
+        normalizer = str(params.get("normalizer", "auto"))
+        if search == "auto":
+            search = "exact" if bs is None else "approximate"
+        if normalizer == "auto":
+            normalizer = "exact" if bs is None else "sampled"
+        return search, normalizer, bs
 
     def _plan(self, n, d, params):
         c = self.n_clusters_
@@ -110,12 +148,8 @@ class AdaGAE(BaseClusterer):
         init_graph = str(params.get("init_graph", "knn"))
         if init_graph not in _INIT_GRAPHS:
             raise ValueError(f"init_graph must be one of {_INIT_GRAPHS}, got {init_graph!r}")
-        assign = str(params.get("assign", "spectral"))
-        if assign not in _ASSIGN:
-            raise ValueError(f"assign must be one of {_ASSIGN}, got {assign!r}")
-        normalizer = str(params.get("normalizer", "exact"))
-        if normalizer not in _NORMALIZERS:
-            raise ValueError(f"normalizer must be one of {_NORMALIZERS}, got {normalizer!r}")
+        assign = str(params.get("assign", "spectral"))  # checked by the validator
+        search, normalizer, batch_size = self._modes(n, params)
         self_loop = bool(params.get("self_loop", True))
         k0 = params["k0"]
         if isinstance(k0, bool) or not isinstance(k0, (int, np.integer)):
@@ -134,7 +168,8 @@ class AdaGAE(BaseClusterer):
         if steps < 1:
             raise ValueError(f"steps_per_update must be at least 1, got {steps}")
         return {"hidden": hidden, "init_graph": init_graph, "assign": assign,
-                "normalizer": normalizer, "self_loop": self_loop, "schedule": schedule,
+                "normalizer": normalizer, "search": search, "batch_size": batch_size,
+                "self_loop": self_loop, "schedule": schedule,
                 "steps": steps, "k_max": k_max}
 
     # -- fit ---------------------------------------------------------------------------------
@@ -149,6 +184,8 @@ class AdaGAE(BaseClusterer):
         lam = float(params["lam"])
         tile = int(params.get("tile_elements", 1 << 24))
         sample = int(params.get("n_samples", 1024)) if plan["normalizer"] == "sampled" else None
+        sample_rows = plan["batch_size"] if sample is not None else None
+        self.batch_size_, self.neighbor_search_ = plan["batch_size"], plan["search"]
         n_init = int(params.get("n_init", 10))
         track = bool(params.get("history_metrics", True)) and y is not None
         rng = np.random.default_rng(seed)
@@ -159,7 +196,9 @@ class AdaGAE(BaseClusterer):
         schedule, self_loop = plan["schedule"], plan["self_loop"]
 
         def build(z, k):
-            return connectivity(z, k, self_loop=self_loop)
+            approx = plan["search"] == "approximate"  # (exact fits keep their random stream)
+            return connectivity(z, k, self_loop=self_loop, search=plan["search"],
+                                seed=int(rng.integers(2**31 - 1)) if approx else 0)
 
         t_graph = time.perf_counter()
         if plan["init_graph"] == "given":
@@ -172,6 +211,10 @@ class AdaGAE(BaseClusterer):
         z = None
         train_time = cluster_time = 0.0
         collapsed = False
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=(len(schedule) - 1) * plan["steps"], desc=f"AdaGAE ({n:,} nodes)",
+                   disable=not self.verbose, leave=False)
         for i in range(len(schedule) - 1):
             w = symmetrize(p)
             with torch.no_grad():
@@ -181,11 +224,13 @@ class AdaGAE(BaseClusterer):
             for _ in range(plan["steps"]):
                 opt.zero_grad(set_to_none=True)
                 z = module(w, x, ax=ax)
-                loss, parts = adagae_loss(z, p, w, lam, tile, sample, gen)
+                loss, parts = adagae_loss(z, p, w, lam, tile, sample, gen, sample_rows)
                 loss.backward()
                 opt.step()
                 step += 1
                 loss_v = float(loss.detach())
+                bar.update(1)
+            bar.set_postfix(update=f"{i + 1}/{len(schedule) - 1}", k=schedule[i], loss=f"{loss_v:.4f}")
             if not np.isfinite(loss_v):
                 raise FloatingPointError(f"AdaGAE loss became {loss_v} at graph update {i}; lower lr "
                                          f"(now {params['lr']}) or lam (now {lam})")
@@ -216,13 +261,21 @@ class AdaGAE(BaseClusterer):
                 msg = f"[AdaGAE] update {i + 1}/{len(schedule) - 1} k={schedule[i]} loss={loss_v:.4f}"
                 if track:
                     msg += f" -> k={schedule[i + 1]} SC acc={entry['acc']:.4f} nmi={entry['nmi']:.4f}"
-                print(msg, flush=True)
+                bar.write(msg)
 
+        bar.close()
         w = symmetrize(p)
         affinity = _csr_to_scipy(w, n)
+        assign = plan["assign"]
+        if assign == "auto":
+            from scipy.sparse.csgraph import connected_components
+
+            self.n_components_ = int(connected_components(affinity, directed=False)[0])
+            assign = "spectral" if self.n_components_ <= self.n_clusters_ else "kmeans"
+        self.assign_ = assign
         if track:
             sc = last_sc  # the graph of the final embedding was clustered for the history already
-        elif plan["assign"] == "kmeans":
+        elif assign == "kmeans":
             sc = {"labels": None, "embedding": None}
         else:
             t_cl = time.perf_counter()
@@ -230,8 +283,10 @@ class AdaGAE(BaseClusterer):
                                      random_state=int(rng.integers(2**31 - 1)))
             cluster_time += time.perf_counter() - t_cl
         z_np = z.detach().cpu().numpy()
-        if plan["assign"] == "kmeans":
+        if assign == "kmeans":
+            t_cl = time.perf_counter()
             centers, labels = self._kmeans(z.detach(), params, int(rng.integers(2**31 - 1)))
+            cluster_time += time.perf_counter() - t_cl
             soft = student_t(z.detach().float(), centers.float()).cpu().numpy()
             self.cluster_centers_ = centers.cpu().numpy()
         else:

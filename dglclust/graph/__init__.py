@@ -22,6 +22,7 @@ Example:
 """
 from __future__ import annotations
 
+from .ann import approximate_knn, faiss_available
 from .build import (
     canonicalize,
     check_graph,
@@ -44,4 +45,6 @@ __all__ = [
     "canonicalize",
     "check_graph",
     "is_simple_symmetric",
+    "approximate_knn",
+    "faiss_available",
 ]

@@ -97,7 +97,7 @@ def _exact_sqdist(x64, rows, cols, budget=1 << 24):
     return out
 
 
-def connectivity(x, k, self_loop=True):
+def connectivity(x, k, self_loop=True, search="exact", seed=0):
     """AdaGAE's connectivity distribution ``P`` (CSR, rows sum to 1) from features/embedding ``x``.
 
     ``k`` neighbours besides the point itself; with ``self_loop=True`` (the paper) each row holds
@@ -106,34 +106,51 @@ def connectivity(x, k, self_loop=True):
     Requires ``1 <= k <= n - 2`` with a self-loop (the ``(k+1)``-th other point sets the threshold),
     ``1 <= k <= n - 1`` without. ``x`` is detached; returns int64 ``indptr``, ``indices`` (sorted
     within rows) and ``values`` in float32.
+
+    ``search="approximate"`` takes the ``k + 1`` candidates from
+    :func:`dglclust.graph.approximate_knn` (faiss IVF, ``O(n^1.5 d)`` instead of ``O(n^2 d)``,
+    ``seed`` seeds its cells) and weights them with exact float64 distances as the exact search
+    does; a true neighbour in an unprobed cell is replaced by the next candidate.
     """
-    adagae_graph, _ = _ops_graph()
     x = x.detach()
     n = x.shape[0]
     k = int(k)
-    if not self_loop:
+    if search not in ("exact", "approximate"):
+        raise ValueError(f"search must be 'exact' or 'approximate', got {search!r}")
+    if search == "exact" and not self_loop:
+        adagae_graph, _ = _ops_graph()
         indptr, indices, values = adagae_graph(x, k)
         return indptr, indices, values.float()
-    if not 1 <= k <= n - 2:
+    limit = n - 2 if self_loop else n - 1
+    if not 1 <= k <= limit:
         raise ValueError(f"AdaGAE graph: k (neighbours besides the point itself) must satisfy "
-                         f"1 <= k <= n - 2 = {n - 2}, got k = {k}; lower k_max / k0 or use more points")
-    # the op's top-(k+1) other points (ordered by exact float64 distance, ties by index)
-    _, cand, _ = adagae_graph(x, k + 1)
-    cand = cand.view(n, k + 1)
+                         f"1 <= k <= n - {n - limit} = {limit}, got k = {k}; lower k_max / k0 or use "
+                         "more points")
+    wanted = k + 1 if self_loop else min(k + 1, n - 1)
+    if search == "exact":  # the op's top-(k+1) other points (exact float64 order, ties by index)
+        adagae_graph, _ = _ops_graph()
+        cand = adagae_graph(x, wanted)[1].view(n, wanted)
+    else:
+        from ..graph.ann import approximate_knn
+
+        cand = torch.sort(approximate_knn(x, wanted, seed=seed), dim=1).values.to(x.device)
     x64 = x.to(torch.float64)
     rows = torch.arange(n, device=x.device)
     e = _exact_sqdist(x64, rows, cand)
     e, perm = torch.sort(e, dim=1, stable=True)  # cand ascending by index: ties stay index-ordered
     cand = torch.gather(cand, 1, perm)
-    t = e[:, k:k + 1]  # (k+1)-th nearest other point: the threshold
-    gaps = torch.cat([t, t - e[:, :k]], dim=1)  # the point itself (distance 0), then k neighbours
+    t = e[:, min(k, wanted - 1):][:, :1]  # (k+1)-th nearest other point: the threshold
+    if self_loop:  # the point itself (distance 0), then k neighbours
+        gaps, idx = torch.cat([t, t - e[:, :k]], dim=1), torch.cat([rows.unsqueeze(1), cand[:, :k]], 1)
+    else:
+        gaps, idx = t - e[:, :k], cand[:, :k]
     denom = gaps.sum(1, keepdim=True)
     w = torch.where(denom > 0, gaps / denom.clamp_min(torch.finfo(torch.float64).tiny),
-                    torch.full_like(gaps, 1.0 / (k + 1)))
-    idx = torch.cat([rows.unsqueeze(1), cand[:, :k]], dim=1)
+                    torch.full_like(gaps, 1.0 / gaps.shape[1]))
     idx, order = torch.sort(idx, dim=1)
     w = torch.gather(w, 1, order)
-    indptr = torch.arange(0, n * (k + 1) + 1, k + 1, dtype=torch.int64, device=x.device)
+    per_row = idx.shape[1]
+    indptr = torch.arange(0, n * per_row + 1, per_row, dtype=torch.int64, device=x.device)
     return indptr, idx.reshape(-1).contiguous(), w.reshape(-1).float()
 
 
@@ -293,10 +310,12 @@ def _exp_floor(dtype):
 
 class _TiledLSE(torch.autograd.Function):
     """``lse_i = log sum_j exp(-||a_i - b_j||^2)`` in row tiles; the backward recomputes each tile.
-    ``same=True`` means ``b is a`` (the diagonal distance is set to exactly 0)."""
+    ``same=True`` means ``b is a`` (the diagonal distance is set to exactly 0). ``b_index[j]`` /
+    ``a_index[i]``: the node of column ``j`` / row ``i`` (default ``i``); a column whose node is
+    the row's own node is excluded."""
 
     @staticmethod
-    def _tile(ac, a_sq, bc, neg_b_sq, s, e, same, b_index):
+    def _tile(ac, a_sq, bc, neg_b_sq, s, e, same, b_index, a_index=None):
         """``-||a_i - b_j||^2`` (clamped at 0) for rows ``s:e``, in place-friendly passes."""
         nd = torch.addmm(neg_b_sq.unsqueeze(0), ac[s:e], bc.T, alpha=2.0)
         nd.sub_(a_sq[s:e].unsqueeze(1)).clamp_(_exp_floor(nd.dtype), 0.0)
@@ -304,12 +323,12 @@ class _TiledLSE(torch.autograd.Function):
             r = torch.arange(e - s, device=nd.device)
             nd[r, r + s] = 0.0
         if b_index is not None:  # column j is row b_index[j] itself: excluded
-            rows = torch.arange(s, e, device=nd.device)
+            rows = torch.arange(s, e, device=nd.device) if a_index is None else a_index[s:e]
             nd.masked_fill_(b_index[None, :] == rows[:, None], float("-inf"))
         return nd
 
     @staticmethod
-    def forward(ctx, a, b, same, tile_elements, b_index=None):
+    def forward(ctx, a, b, same, tile_elements, b_index=None, a_index=None):
         shift = b.detach().mean(0, keepdim=True)  # distances are translation invariant
         ac, bc = a.detach() - shift, b.detach() - shift
         a_sq, neg_b_sq = ac.pow(2).sum(1), bc.pow(2).sum(1).neg_()
@@ -317,9 +336,10 @@ class _TiledLSE(torch.autograd.Function):
         lse = torch.empty(ac.shape[0], dtype=ac.dtype, device=ac.device)
         for s in range(0, ac.shape[0], rows):
             e = min(ac.shape[0], s + rows)
-            lse[s:e] = torch.logsumexp(_TiledLSE._tile(ac, a_sq, bc, neg_b_sq, s, e, same, b_index), dim=1)
+            nd = _TiledLSE._tile(ac, a_sq, bc, neg_b_sq, s, e, same, b_index, a_index)
+            lse[s:e] = torch.logsumexp(nd, dim=1)
         ctx.save_for_backward(ac, bc, a_sq, neg_b_sq, lse)
-        ctx.same, ctx.rows, ctx.b_index = same, rows, b_index
+        ctx.same, ctx.rows, ctx.b_index, ctx.a_index = same, rows, b_index, a_index
         return lse
 
     @staticmethod
@@ -331,7 +351,7 @@ class _TiledLSE(torch.autograd.Function):
         grad = grad.to(ac.dtype)
         for s in range(0, ac.shape[0], ctx.rows):
             e = min(ac.shape[0], s + ctx.rows)
-            nd = _TiledLSE._tile(ac, a_sq, bc, neg_b_sq, s, e, ctx.same, ctx.b_index)
+            nd = _TiledLSE._tile(ac, a_sq, bc, neg_b_sq, s, e, ctx.same, ctx.b_index, ctx.a_index)
             # G_ij = g_i q_ij, q_ij = exp(-d_ij - lse_i); dlse_i/da_i = -2 sum_j q_ij (a_i - b_j)
             g = nd.sub_(lse[s:e, None]).clamp_min_(_exp_floor(nd.dtype)).exp_().mul_(grad[s:e, None])
             if ctx.b_index is not None:
@@ -340,21 +360,25 @@ class _TiledLSE(torch.autograd.Function):
                 ga[s:e] = -2.0 * (g.sum(1, keepdim=True) * ac[s:e] - g @ bc)
             if need_b:
                 gb.add_(-2.0 * (g.sum(0)[:, None] * bc - g.T @ ac[s:e]))
-        return ga, gb, None, None, None
+        return ga, gb, None, None, None, None
 
 
-def pairwise_logsumexp(z, tile_elements=TILE_ELEMENTS, sample=None, generator=None):
+def pairwise_logsumexp(z, tile_elements=TILE_ELEMENTS, sample=None, generator=None, rows=None):
     """Per-row ``log sum_j exp(-||z_i - z_j||^2)`` over all ``j`` (including ``i``), differentiable,
     memory ``O(n * tile)``. ``sample=m`` returns the sampled approximation
-    ``log(1 + (n-1)/m sum_{s in S} exp(-d_is))`` with ``m`` uniform indices ``S`` (``generator``)."""
+    ``log(1 + (n-1)/m sum_{s in S} exp(-d_is))`` with ``m`` uniform indices ``S`` (``generator``),
+    for the rows ``rows`` (an index tensor; default all)."""
     if z.dim() != 2:
         raise ValueError(f"z must be 2-D (n x d), got shape {tuple(z.shape)}")
     if sample is None:
+        if rows is not None:
+            raise ValueError("rows needs the sampled normalizer (sample=m)")
         return _TiledLSE.apply(z, z, True, tile_elements)
     n, m = z.shape[0], int(sample)
     idx = torch.randint(0, n, (m,), generator=generator, device="cpu").to(z.device)
     # exp(-d_ii) = 1 exactly; sum_{j != i} exp(-d_ij) ~ n/m sum over the samples other than i
-    lse_s = _TiledLSE.apply(z, z[idx], False, tile_elements, idx)
+    a = z if rows is None else z[rows]
+    lse_s = _TiledLSE.apply(a, z[idx], False, tile_elements, idx, rows)
     return torch.logaddexp(torch.zeros_like(lse_s), lse_s + math.log(n / m))
 
 
@@ -380,7 +404,8 @@ def _weighted_sqdist_sum(csr, z, symmetric):
         row_sum
 
 
-def adagae_loss(z, p, w, lam, tile_elements=TILE_ELEMENTS, sample=None, generator=None):
+def adagae_loss(z, p, w, lam, tile_elements=TILE_ELEMENTS, sample=None, generator=None,
+                sample_rows=None):
     """AdaGAE's objective (see the module docstring), exact and without an ``n x n`` matrix.
 
     Args:
@@ -390,6 +415,9 @@ def adagae_loss(z, p, w, lam, tile_elements=TILE_ELEMENTS, sample=None, generato
         lam: weight ``lambda`` of ``tr(Z^T L_W Z)``.
         tile_elements: elements of one distance tile of the normalizer.
         sample: ``None`` (exact normalizer) or the number of uniform samples (approximation).
+        sample_rows: with ``sample``, the normalizer term ``sum_i r_i LSE_i`` is estimated from
+            this many rows drawn uniformly with replacement (scaled by ``n / sample_rows``:
+            unbiased for the sampled ``LSE``); ``None``: all rows. The sparse terms stay exact.
 
     Returns:
         ``(loss, parts)``: the scalar ``[CE + lam tr] / n`` and a dict of detached floats ``ce``
@@ -399,8 +427,13 @@ def adagae_loss(z, p, w, lam, tile_elements=TILE_ELEMENTS, sample=None, generato
     shift = z.detach().mean(0, keepdim=True)
     zc = z - shift  # translation invariant; smaller magnitudes for the sparse expansions
     pd, r = _weighted_sqdist_sum(p, zc, symmetric=False)
-    lse = pairwise_logsumexp(zc, tile_elements, sample, generator)
-    ce = pd + (r * lse).sum(dtype=torch.float64)
+    if sample_rows is not None and sample is not None:
+        rows = torch.randint(0, n, (int(sample_rows),), generator=generator).to(z.device)
+        lse = pairwise_logsumexp(zc, tile_elements, sample, generator, rows=rows)
+        ce = pd + (r[rows] * lse).sum(dtype=torch.float64) * (n / rows.numel())
+    else:
+        lse = pairwise_logsumexp(zc, tile_elements, sample, generator)
+        ce = pd + (r * lse).sum(dtype=torch.float64)
     tr2, _ = _weighted_sqdist_sum(w, zc, symmetric=True)  # = 2 tr(Z^T L_W Z)
     tr = 0.5 * tr2
     loss = (ce + float(lam) * tr) / n

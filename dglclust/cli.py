@@ -424,6 +424,7 @@ def _write_fit_record(args, argv, est, model, dataset, metrics, final_epoch, fit
         "dbi": getattr(est, "dbi_", None),
         "fit_time_s": fit_time, "pretrain_time_s": getattr(est, "pretrain_time_", None),
         "batch_size": getattr(est, "batch_size_", None), "n_iter": getattr(est, "n_iter_", None),
+        "timings": getattr(est, "timings_", None),
         "pretrained_from_cache": getattr(est, "pretrain_cached_", None),
         "precision": getattr(est, "precision_", None),
         "device_used": str(getattr(est, "device_", "")) or None,

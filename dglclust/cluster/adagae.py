@@ -62,7 +62,7 @@ class AdaGAE(BaseClusterer):
       ``"auto"`` (exact in full-batch mode, sampled in large-graph mode); ``tile_elements`` bounds
       the distance tile.
     * ``neighbor_search``: ``"exact"`` (``O(n^2 d)`` per graph update), ``"approximate"`` (faiss
-      IVF, :func:`dglclust.graph.approximate_knn`, ``O(n^1.5 d)``) or ``"auto"`` (exact in
+      IVF, :func:`dglclust.graph.approximate_knn`, ``O(n (sqrt(n) + 4096) d)``) or ``"auto"`` (exact in
       full-batch mode, approximate in large-graph mode).
     * ``minibatch`` / ``batch_size``: **large-graph mode** (on by itself above 200,000 nodes, or
       with ``minibatch=True`` / a ``batch_size``): approximate neighbour search, and the sampled
@@ -71,7 +71,7 @@ class AdaGAE(BaseClusterer):
 
     Cost: full-batch, each graph update ``O(n^2 d)`` (exact search) and each step ``O(n^2 h)``
     (exact normalizer, tiled: memory ``O(n k + tile)``); large-graph mode, each graph update
-    ``O(n^1.5 d)`` and each step ``O(n k h + b m h)`` for ``k`` neighbours, ``b = batch_size``
+    ``O(n (sqrt(n) + 4096) d)`` and each step ``O(n k h + b m h)`` for ``k`` neighbours, ``b = batch_size``
     rows, ``m = n_samples`` keys and ``h`` hidden units; memory ``O(n (k + d + h))``. ``k_max``
     must keep the graph under 2e8 entries (``k_max = n/c`` does not at 1M nodes: set an int).
     * ``history_metrics``: spectral-cluster every intermediate graph for ``history_`` (needs labels).

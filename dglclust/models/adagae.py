@@ -108,7 +108,7 @@ def connectivity(x, k, self_loop=True, search="exact", seed=0):
     within rows) and ``values`` in float32.
 
     ``search="approximate"`` takes the ``k + 1`` candidates from
-    :func:`dglclust.graph.approximate_knn` (faiss IVF, ``O(n^1.5 d)`` instead of ``O(n^2 d)``,
+    :func:`dglclust.graph.approximate_knn` (faiss IVF, ``O(n (sqrt(n) + 4096) d)`` instead of ``O(n^2 d)``,
     ``seed`` seeds its cells) and weights them with exact float64 distances as the exact search
     does; a true neighbour in an unprobed cell is replaced by the next candidate.
     """

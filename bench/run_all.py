@@ -195,6 +195,11 @@ def main(argv=None):
         "started above that and is not a measurement of the code.", "",
         "Each benchmark runs its contenders interleaved (rotating order, one process), so a "
         "disturbance hits them alike; speed-ups are ratios from one run.", "",
+        "Whole fits on large graphs take up to an hour each and are run one at a time by "
+        "`bench/bench_scale.py`, not by this script: [results_scale.md](results_scale.md) "
+        "(planted partitions of 100k-1M nodes, every model), [results_scale_acm.md]"
+        "(results_scale_acm.md) (full batch against the large-graph modes on ACM/CiteSeer); "
+        "summarized in [docs/scale.md](../docs/scale.md).", "",
     ]
     parts = []
     for name, status, la0, la1, loaded, body in blocks:

@@ -68,19 +68,21 @@ class AdaGAE(BaseClusterer):
       with ``minibatch=True`` / a ``batch_size``): approximate neighbour search, and the sampled
       normalizer evaluated on ``batch_size`` random rows per step (default 4096). The encoder and
       the sparse loss terms still run on the whole graph.
+    * ``history_metrics``: spectral-cluster every intermediate graph for ``history_`` (needs labels).
 
     Cost: full-batch, each graph update ``O(n^2 d)`` (exact search) and each step ``O(n^2 h)``
     (exact normalizer, tiled: memory ``O(n k + tile)``); large-graph mode, each graph update
-    ``O(n (sqrt(n) + 4096) d)`` and each step ``O(n k h + b m h)`` for ``k`` neighbours, ``b = batch_size``
-    rows, ``m = n_samples`` keys and ``h`` hidden units; memory ``O(n (k + d + h))``. ``k_max``
+    ``O(n (sqrt(n) + 4096) d)`` and each step ``O(n (d + k) h + b m h)`` for ``k`` neighbours,
+    ``b = batch_size`` rows, ``m = n_samples`` keys and ``h`` hidden units; memory ``O(n (k + d + h))``. ``k_max``
     must keep the graph under 2e8 entries (``k_max = n/c`` does not at 1M nodes: set an int).
-    * ``history_metrics``: spectral-cluster every intermediate graph for ``history_`` (needs labels).
 
     Fitted attributes: ``labels_``, ``embedding_`` (``Z``), ``soft_assignments_`` (Student's-t of
     the spectral embedding to the KMeans centers), ``affinity_matrix_`` (final ``W``, scipy CSR),
     ``spectral_embedding_``, ``neighbors_`` (the ``k`` schedule), ``history_`` (one entry per
     graph update), ``fit_time_``, ``timings_`` (graph solves, training, spectral clustering, per
-    step), ``n_iter_`` (optimizer steps).
+    step), ``n_iter_`` (optimizer steps), ``assign_`` (``"spectral"`` or ``"kmeans"``, what ran),
+    ``n_components_`` (of the final graph, with ``assign="auto"``), ``batch_size_`` (rows of the
+    sampled normalizer per step; ``None`` in full-batch mode), ``neighbor_search_``.
 
     Example:
         >>> from dglclust.data import load_dataset

@@ -22,7 +22,7 @@ Example:
 """
 from __future__ import annotations
 
-from .ann import approximate_knn, faiss_available
+from .ann import approximate_knn
 from .build import (
     canonicalize,
     check_graph,
@@ -46,5 +46,4 @@ __all__ = [
     "check_graph",
     "is_simple_symmetric",
     "approximate_knn",
-    "faiss_available",
 ]

@@ -21,16 +21,7 @@ import numbers
 import numpy as np
 import torch
 
-__all__ = ["approximate_knn", "faiss_available"]
-
-
-def faiss_available() -> bool:
-    """Whether faiss can be imported."""
-    try:
-        import faiss  # noqa: F401
-    except ImportError:
-        return False
-    return True
+__all__ = ["approximate_knn"]
 
 
 def _faiss():
@@ -72,7 +63,8 @@ def approximate_knn(x, k, *, nlist=None, nprobe=None, candidates=4096, seed=0,
 
     A point never lists itself (exact duplicates of it may appear). Rows for which the probed
     cells held fewer than ``k`` other points are searched exactly (rare; ``O(r n d)`` for ``r``
-    such rows). Below ``40 * 39`` points the whole search is exact (``IndexFlatL2``).
+    such rows). With fewer than 40 cells (below ~1,600 points) or ``nprobe >= nlist`` the whole
+    search is exact (``IndexFlatL2``).
     """
     faiss = _faiss()
     x = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)

@@ -282,17 +282,20 @@ def test_approximate_knn_without_faiss(monkeypatch):
 
 
 def test_adagae_approximate_graph_matches_the_exact_one():
-    """With every true neighbour found, the approximate connectivity P equals the exact one."""
+    """With every true neighbour found, the approximate connectivity P equals the exact one.
+    6,000 points: 77 cells of which 53 are probed, so the faiss IVF index is used (at 3,000 points
+    every cell would be probed and the search would be the flat exact one)."""
     from dglclust.models.adagae import connectivity
 
-    x = _blobs(3000)
+    n = 6000
+    x = _blobs(n)
     for self_loop in (True, False):
         exact = connectivity(x, 12, self_loop=self_loop)
         approx = connectivity(x, 12, self_loop=self_loop, search="approximate")
         assert torch.equal(exact[0], approx[0])
-        same = (exact[1] == approx[1]).view(3000, -1).all(1)
+        same = (exact[1] == approx[1]).view(n, -1).all(1)
         assert same.float().mean() > 0.99
-        rows = same.repeat_interleave(exact[1].numel() // 3000)
+        rows = same.repeat_interleave(exact[1].numel() // n)
         torch.testing.assert_close(exact[2][rows], approx[2][rows])
 
 
@@ -314,6 +317,8 @@ def test_adagae_row_sampled_normalizer_equals_its_rows():
         pairwise_logsumexp(z, rows=rows)
     p = connectivity(z, 10)
     w = symmetrize(p)
+    with pytest.raises(ValueError, match="rows needs the sampled normalizer"):
+        adagae_loss(z, p, w, 1.0, sample_rows=40)
     gen = torch.Generator().manual_seed(0)
     keys_only = np.mean([float(adagae_loss(z.detach(), p, w, 1.0, sample=400, generator=gen)[0])
                          for _ in range(100)])
@@ -325,7 +330,8 @@ def test_adagae_row_sampled_normalizer_equals_its_rows():
 
 def test_adagae_large_graph_mode_quality(digits_graph):
     """AdaGAE's large-graph mode (approximate search, normalizer on 256 rows x 1024 keys per step)
-    clusters digits about as well as the exact path."""
+    clusters digits about as well as the exact path. Measured NMI differences (large - exact) on
+    seeds 0 / 1 / 2: -0.001 / -0.006 / -0.027, so seed 0 keeps a wide margin to the 0.05 bound."""
     from dglclust.cluster import AdaGAE
 
     y = digits_graph.ndata["label"].numpy()

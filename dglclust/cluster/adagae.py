@@ -197,8 +197,9 @@ class AdaGAE(BaseClusterer):
         opt = torch.optim.Adam(module.parameters(), lr=float(params["lr"]))
         schedule, self_loop = plan["schedule"], plan["self_loop"]
 
-        def build(z, k):
-            approx = plan["search"] == "approximate"  # (exact fits keep their random stream)
+        approx = plan["search"] == "approximate"
+
+        def build(z, k):  # (exact fits keep their random stream: no seed drawn for them)
             return connectivity(z, k, self_loop=self_loop, search=plan["search"],
                                 seed=int(rng.integers(2**31 - 1)) if approx else 0)
 

@@ -139,7 +139,7 @@ def connectivity(x, k, self_loop=True, search="exact", seed=0):
     e = _exact_sqdist(x64, rows, cand)
     e, perm = torch.sort(e, dim=1, stable=True)  # cand ascending by index: ties stay index-ordered
     cand = torch.gather(cand, 1, perm)
-    t = e[:, min(k, wanted - 1):][:, :1]  # (k+1)-th nearest other point: the threshold
+    t = e[:, [min(k, wanted - 1)]]  # (k+1)-th nearest other point: the threshold
     if self_loop:  # the point itself (distance 0), then k neighbours
         gaps, idx = torch.cat([t, t - e[:, :k]], dim=1), torch.cat([rows.unsqueeze(1), cand[:, :k]], 1)
     else:
@@ -418,6 +418,7 @@ def adagae_loss(z, p, w, lam, tile_elements=TILE_ELEMENTS, sample=None, generato
         sample_rows: with ``sample``, the normalizer term ``sum_i r_i LSE_i`` is estimated from
             this many rows drawn uniformly with replacement (scaled by ``n / sample_rows``:
             unbiased for the sampled ``LSE``); ``None``: all rows. The sparse terms stay exact.
+            Without ``sample`` it raises (:func:`pairwise_logsumexp` needs the sampled keys).
 
     Returns:
         ``(loss, parts)``: the scalar ``[CE + lam tr] / n`` and a dict of detached floats ``ce``
@@ -427,13 +428,11 @@ def adagae_loss(z, p, w, lam, tile_elements=TILE_ELEMENTS, sample=None, generato
     shift = z.detach().mean(0, keepdim=True)
     zc = z - shift  # translation invariant; smaller magnitudes for the sparse expansions
     pd, r = _weighted_sqdist_sum(p, zc, symmetric=False)
-    if sample_rows is not None and sample is not None:
-        rows = torch.randint(0, n, (int(sample_rows),), generator=generator).to(z.device)
-        lse = pairwise_logsumexp(zc, tile_elements, sample, generator, rows=rows)
-        ce = pd + (r[rows] * lse).sum(dtype=torch.float64) * (n / rows.numel())
-    else:
-        lse = pairwise_logsumexp(zc, tile_elements, sample, generator)
-        ce = pd + (r * lse).sum(dtype=torch.float64)
+    rows = None if sample_rows is None else \
+        torch.randint(0, n, (int(sample_rows),), generator=generator).to(z.device)
+    lse = pairwise_logsumexp(zc, tile_elements, sample, generator, rows=rows)
+    ce = pd + (r * lse).sum(dtype=torch.float64) if rows is None else \
+        pd + (r[rows] * lse).sum(dtype=torch.float64) * (n / rows.numel())
     tr2, _ = _weighted_sqdist_sum(w, zc, symmetric=True)  # = 2 tr(Z^T L_W Z)
     tr = 0.5 * tr2
     loss = (ce + float(lam) * tr) / n

@@ -100,6 +100,7 @@ def test_resolve_batching_rules():
     ({"batch_size": 0}, "DEC: batch_size=0 is invalid; batch_size must be None or an int >= 1"),
     ({"batch_size": -5}, "DEC: batch_size=-5 is invalid; batch_size must be None or an int >= 1"),
     ({"minibatch": "yes"}, "DEC: minibatch='yes' is invalid; minibatch must be 'auto' or true or false"),
+    ({"batch_lr": "x"}, "DEC: batch_lr='x' is invalid; batch_lr must be one of 'epoch', 'step'"),
 ])
 def test_minibatch_bad_arguments(kw, msg):
     with pytest.raises(InvalidParameterError) as e:
@@ -115,6 +116,27 @@ def test_node_batches_and_chunked():
     x = torch.randn(10, 3)
     out = chunked(lambda idx: {"y": x[idx] * 2, "s": x[idx].sum()}, 10, chunk=3)
     assert torch.equal(out["y"], x * 2) and "s" not in out
+
+
+def test_batch_learning_rate_is_split_over_an_epoch():
+    """batch_lr: epoch divides lr by the optimizer steps of one epoch (one rank's share); step
+    keeps it; a full-batch trainer ignores lr_scale."""
+    from dglclust.cluster.base import BaseClusterer
+    from dglclust.train import SelfTrainer
+
+    scale = BaseClusterer._batch_lr_scale
+    assert scale(3025, 256, {}) == 1 / 12 and scale(3025, 256, {"batch_lr": "epoch"}) == 1 / 12
+    assert scale(3025, 256, {"batch_lr": "step"}) == 1.0
+    assert scale(100, 4096, {}) == 1.0  # one batch: the full-batch step
+    with pytest.raises(ValueError, match="batch_lr='x' is invalid"):
+        scale(10, 2, {"batch_lr": "x"})
+    w = [torch.nn.Parameter(torch.zeros(2))]
+    args = dict(forward=None, loss_fn=None, predict=None, epochs=1, lr=1e-3)
+    mini = SelfTrainer(w, **args, batches=lambda e: [], full_forward=lambda: {}, lr_scale=0.25)
+    assert mini.optimizer.param_groups[0]["lr"] == pytest.approx(2.5e-4)
+    assert SelfTrainer(w, **args, lr_scale=0.25).optimizer.param_groups[0]["lr"] == 1e-3
+    with pytest.raises(ValueError, match="lr_scale must be > 0"):
+        SelfTrainer(w, **args, lr_scale=0.0)
 
 
 def test_minibatch_with_one_batch_equals_full_batch(digits_graph):

@@ -120,6 +120,7 @@ RULES = {
     "eval_every": POS_INT,
     "batch_size": NONE | POS_INT,
     "minibatch": Const("auto") | BOOL,
+    "batch_lr": Choice("epoch", "step"),
     "precision": Choice("auto", "fp32", "bf16"),
     "stop": Choice("fixed", "labels"),
     "stop_tol": PROB,

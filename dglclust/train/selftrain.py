@@ -14,7 +14,9 @@ original rule, Xie et al. 2016, Sec. 3.1.3, with a patience), and reports that e
 Mini-batch mode (``batches`` and ``full_forward`` given, see :mod:`dglclust.train.minibatch`):
 an epoch starts with a forward-only full pass (``full_forward()``, chunked by the caller), which
 refreshes P when due and gives the epoch's labels for the history and the stop rule; then one
-optimizer step per batch of ``batches(epoch)`` on ``loss_fn(forward(idx), P[idx], idx)``. The
+optimizer step per batch of ``batches(epoch)`` on ``loss_fn(forward(idx), P[idx], idx)``, each
+with the learning rate ``lr * lr_scale`` (the estimators pass ``1 / steps per epoch`` by default,
+``batch_lr: epoch``, so an epoch moves as far as one full-batch step). The
 history row of epoch ``e`` holds the labels before the epoch's steps and the mean batch loss of its
 steps (absent for an epoch the stop rule ended before its steps). In a multi-process fit
 (:mod:`dglclust.train.distributed`) each rank steps on its share of the batches and the gradients
@@ -75,7 +77,7 @@ class SelfTrainer:
                  weight_decay: float = 0.0, y_true=None, eval_every: int = 1, verbose: bool = False,
                  desc: str = "train", optimizer=None, stop: str = "fixed", tol: float = 1e-3,
                  patience: int = 1, min_epochs: int = 0, batches: Callable | None = None,
-                 full_forward: Callable | None = None):
+                 full_forward: Callable | None = None, lr_scale: float = 1.0):
         if stop not in ("fixed", "labels"):
             raise ValueError(f"stop must be 'fixed' or 'labels', got {stop!r}")
         if not 0.0 <= tol <= 1.0 or patience < 1 or min_epochs < 0:
@@ -88,6 +90,10 @@ class SelfTrainer:
         self.forward, self.loss_fn, self.predict = forward, loss_fn, predict
         self.target_fn = target_fn or (lambda out: target_distribution(out["q"]))
         self.epochs, self.update_interval = int(epochs), int(update_interval)
+        if not lr_scale > 0:
+            raise ValueError(f"lr_scale must be > 0, got {lr_scale}")
+        if batches is not None:  # mini-batch: the step size of each batch (see the module docstring)
+            lr = lr * float(lr_scale)
         self.optimizer = optimizer or torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
         self.y_true, self.eval_every = y_true, max(int(eval_every), 1)
         self.verbose, self.desc = verbose, desc

@@ -92,6 +92,9 @@ class SelfTrainer:
         self.epochs, self.update_interval = int(epochs), int(update_interval)
         if not lr_scale > 0:
             raise ValueError(f"lr_scale must be > 0, got {lr_scale}")
+        if optimizer is not None and batches is not None and lr_scale != 1.0:
+            raise ValueError("lr_scale sets the learning rate of the Adam optimizer SelfTrainer "
+                             "builds; with your own optimizer, set its lr instead")
         if batches is not None:  # mini-batch: the step size of each batch (see the module docstring)
             lr = lr * float(lr_scale)
         self.optimizer = optimizer or torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)

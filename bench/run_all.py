@@ -198,7 +198,9 @@ def main(argv=None):
         "Whole fits on large graphs take up to an hour each and are run one at a time by "
         "`bench/bench_scale.py`, not by this script: [results_scale.md](results_scale.md) "
         "(planted partitions of 100k-1M nodes, every model), [results_scale_acm.md]"
-        "(results_scale_acm.md) (full batch against the large-graph modes on ACM/CiteSeer); "
+        "(results_scale_acm.md) (full batch against the large-graph modes on ACM/CiteSeer), "
+        "[results_thp.md](results_thp.md) (the sparse product's cost per edge from 100k to 2M nodes, "
+        "and transparent huge pages off against on: `bench/bench_thp.py`); "
         "summarized in [docs/scale.md](../docs/scale.md).", "",
     ]
     parts = []

@@ -213,11 +213,27 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         self.seed_ = seed
         t0 = time.perf_counter()
         self.pretrain_time_ = 0.0
+        x = self._fit_input_pca(x, params)
         with torch_rng_scope(seed):
             self._fit(graph, x.to(self.device_), labels, params, seed)
         self.fit_time_ = time.perf_counter() - t0
         self._after_fit()
         return self
+
+    def _fit_input_pca(self, x, params):
+        """``input_pca`` (the AE-based models): the model reads the top principal components of
+        the features (``"clusters"``: as many as clusters; an int: that many; ``None``: the
+        features themselves). The projection is kept in ``input_mean_``/``input_components_`` and
+        applied to new nodes by ``predict``/``transform``."""
+        from ..data.projection import apply_pca, fit_pca
+
+        k = params.get("input_pca")
+        self.input_mean_ = self.input_components_ = None
+        if k is None:
+            return x
+        k = self.n_clusters_ if k == "clusters" else int(k)
+        self.input_mean_, self.input_components_ = fit_pca(x, k)
+        return apply_pca(x, self.input_mean_, self.input_components_)
 
     def _after_fit(self):
         """Warnings about the result: a collapsed clustering, a pretrained AE from the cache."""
@@ -279,6 +295,10 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         if x.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {x.shape[1]} features, but {type(self).__name__} was fitted "
                              f"with {self.n_features_in_}")
+        if getattr(self, "input_components_", None) is not None:
+            from ..data.projection import apply_pca
+
+            x = apply_pca(x, self.input_mean_, self.input_components_)
         return graph, x.to(self.device_)
 
     def predict(self, X):
@@ -378,7 +398,9 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         est.device_ = dev
         if blob.get("state_dict") is not None:
             try:
-                module = est._make_module(int(est.n_features_in_), est.params_)
+                comps = getattr(est, "input_components_", None)  # input_pca: the model reads components
+                in_dim = int(est.n_features_in_) if comps is None else int(comps.shape[0])
+                module = est._make_module(in_dim, est.params_)
             except NotImplementedError:
                 module = None
             if module is not None:

@@ -131,6 +131,7 @@ RULES = {
     "target": Choice("q", "graph"),
     "target_hops": POS_INT,
     "start_select": Choice("loss", "silhouette", "calinski_harabasz", "davies_bouldin"),
+    "input_pca": NONE | Int(1) | Choice("clusters"),
     # pretraining
     "pretrain_epochs": NONNEG_INT,
     "pretrain_batch_size": POS_INT,

@@ -1,0 +1,42 @@
+"""Principal-component projection of node features, fitted once and reapplied to new nodes.
+
+The estimators' ``input_pca`` hyperparameter uses it: the autoencoder of AE+KMeans, DEC, IDEC, SDCN
+and AGCN then reads the top principal components of the features instead of the raw columns. On
+features whose cluster signal is a small share of the variance (the planted partitions ``sbm-*``:
+~1.7% of it) an autoencoder that reconstructs every column does not find the few directions that
+carry the clusters; the top components keep them (docs/scale.md).
+
+Cost: O(n d^2 + d^3) time (scikit-learn's PCA picks its solver: for n >> d the d x d covariance),
+O(n d) memory.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+__all__ = ["fit_pca", "apply_pca"]
+
+
+def fit_pca(x: torch.Tensor, n_components: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(mean (d,), components (n_components, d))`` of the rows of ``x`` (scikit-learn PCA,
+    ``random_state=0``: a deterministic preprocessing, as labels are never read)."""
+    n, d = x.shape
+    if not 1 <= int(n_components) <= min(n, d):
+        raise ValueError(f"input_pca={n_components}: the number of principal components must be between 1 "
+                         f"and min(nodes, features) = {min(n, d)}")
+    from sklearn.decomposition import PCA
+
+    pca = PCA(n_components=int(n_components), random_state=0).fit(x.detach().cpu().numpy())
+    return pca.mean_.astype(np.float32), pca.components_.astype(np.float32)
+
+
+def apply_pca(x: torch.Tensor, mean: np.ndarray, components: np.ndarray) -> torch.Tensor:
+    """``(x - mean) components^T``, float32, on ``x``'s device; O(n d k) time, in row chunks so
+    that no temporary of ``x``'s size is made."""
+    m = torch.as_tensor(mean, dtype=torch.float32, device=x.device)
+    w = torch.as_tensor(components, dtype=torch.float32, device=x.device).T
+    out = torch.empty(x.shape[0], w.shape[1], dtype=torch.float32, device=x.device)
+    step = max(1, (1 << 22) // max(1, x.shape[1]))
+    for i in range(0, x.shape[0], step):
+        out[i:i + step] = (x[i:i + step].float() - m) @ w
+    return out

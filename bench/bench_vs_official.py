@@ -3,7 +3,9 @@ seed and thread count, interleaved (official, ours fp32, ours bf16 where native,
 seed), each run in its own process with a cold pretraining cache.
 
 The official code is the one in ../shared/peers/sdcn (its runner pretrains the AE with the
-repository's recipe and runs sdcn.py's 200 epochs); ours is `python -m dglclust fit --model sdcn`.
+repository's recipe and runs sdcn.py's 200 epochs); ours is `python -m dglclust fit --model sdcn
+--set minibatch=false` (full batch, as the official code; SDCN's ACM config trains on 256-node
+batches).
 Wall time is the whole process (imports, data, pretraining, KMeans, training); the official runner
 reports its own phases too.
 
@@ -62,7 +64,9 @@ def main(argv=None):
                 out_json = Path(cache) / "fit.json"
                 wall, _ = run([sys.executable, "-m", "dglclust", "fit", "--model", "sdcn", "--dataset",
                                args.dataset, "--seed", str(seed), "--quiet", "--device", "cpu",
-                               "--set", f"precision={prec}", "--out", str(out_json)], ROOT, e)
+                               "--set", f"precision={prec}",
+                               # full batch, as the official code (SDCN's ACM config uses 256-node batches)
+                               "--set", "minibatch=false", "--out", str(out_json)], ROOT, e)
                 rec = json.loads(out_json.read_text())
             rows.append((f"dglclust {prec}", seed, wall, rec))
     lines = ["# SDCN end to end vs the official code", "",

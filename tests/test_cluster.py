@@ -74,6 +74,10 @@ def test_params_and_from_config():
     assert est.get_params()["lr"] == 0.5 and est.params_["lr"] == 0.5 and est.params_["epochs"] == 200
     assert SDCN.from_config("citeseer").params_["lr"] == 1e-4
     assert SDCN.from_config("acm").params_["lr"] == 1e-3
+    # ACM trains on 256-node batches (chosen on tuning seeds; results/experiments/sdcn-acm-minibatch)
+    acm = SDCN.from_config("acm").params_
+    assert (acm["minibatch"], acm["batch_size"], acm["batch_lr"]) == (True, 256, "epoch")
+    assert SDCN.from_config("dblp").params_["minibatch"] == "auto"
     assert SDCN.from_config("citeseer", lr=0.01, random_state=4).get_params()["random_state"] == 4
     with pytest.raises(TypeError, match=r"unexpected hyperparameter\(s\) \['lrr'\]"):
         SDCN(3, lrr=0.1)

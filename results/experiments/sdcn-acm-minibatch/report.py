@@ -53,3 +53,7 @@ for title, seeds in (("tuning seeds 100-109", range(100, 110)), ("reported seeds
               f"{pm([r['nmi'] for r in rs])} | {pm([r['best_acc_label_selected'] for r in rs])} | "
               f"{np.mean([r['fit_time_s'] for r in rs]):.0f} | "
               + ", ".join(f"{r['seed']}: {r['acc']:.1f}" for r in rs) + " |")
+
+print("\nAll rows ran on the 2-core Intel Xeon except the full-batch rows of the reported seeds (the "
+      "default's 10-seed result, on the AMD EPYC, whose bf16 pretraining gives a slightly different "
+      "start); seconds are wall time of one-thread fits, the tuning ones including pauses.")

@@ -5,11 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from dglclust.cluster import DEC, SDCN, AEKMeans  # noqa: F401
+from dglclust.cluster import DEC, SDCN
 from dglclust.configs.validate import InvalidParameterError
-from dglclust.data import from_arrays, planted_partition
 from dglclust.data.projection import apply_pca, fit_pca
-from dglclust.metrics import evaluate
 
 TINY = dict(ae_dims=[16, 16, 32], latent_dim=4, pretrain_epochs=3, pretrain_restarts=1, epochs=2, n_init=2)
 

@@ -30,20 +30,21 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+sys.path[:0] = [str(ROOT), str(HERE)]  # dglclust (when not installed) and bench_spmm / run_all
 
 
 def child_spmm(n: int, degree: int, features: int, repeats: int) -> dict:
     import torch
+    from bench_spmm import random_symmetric_graph
 
-    import dglclust
     from dglclust.ops import graph_spmm
 
-    dgl = dglclust._compat.import_dgl()
+    g = random_symmetric_graph(n, degree, seed=0)
     torch.manual_seed(0)
-    e = n * degree // 2
-    src, dst = torch.randint(0, n, (e,)), torch.randint(0, n, (e,))
-    g = dgl.to_simple(dgl.remove_self_loop(dgl.graph((torch.cat([src, dst]), torch.cat([dst, src])), num_nodes=n)))
     x = torch.randn(n, features, requires_grad=True)
     gy = torch.randn(n, features)
     times = []
@@ -58,7 +59,7 @@ def child_spmm(n: int, degree: int, features: int, repeats: int) -> dict:
             "threads": torch.get_num_threads()}
 
 
-def run(cmd, thp: str) -> tuple[float, float, int]:
+def run(cmd, thp: str) -> tuple[float, float, str]:
     env = {**os.environ, "THP_MEM_ALLOC_ENABLE": thp, "PYTHONPATH": str(ROOT)}
     t = time.perf_counter()
     p = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
@@ -127,16 +128,16 @@ def main():
         for thp in ("0", "1"):
             for wall, rss, acc in res[thp]:
                 lines.append(f"| {model} | {ds} | {'on' if thp == '1' else 'off'} | {wall:.0f} | {rss:.2f} | {acc:.2f} |")
-    sys.path.insert(0, str(Path(__file__).parent))
     from run_all import machine_line
+
+    from dglclust.utils import atomic_write
 
     text = "\n".join([f"## {time.strftime('%Y-%m-%d %H:%M')}, {machine_line()}", ""] + lines) + "\n\n"
     print(text)
     if args.out:
         old = Path(args.out).read_text() if Path(args.out).exists() else "# Transparent huge pages (bench/bench_thp.py)\n\n"
-        tmp = args.out + ".tmp"
-        Path(tmp).write_text(old + text)
-        os.replace(tmp, args.out)
+        with atomic_write(args.out, "w") as fh:
+            fh.write(old + text)
 
 
 if __name__ == "__main__":

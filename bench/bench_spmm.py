@@ -106,6 +106,16 @@ def time_fwd_bwd(fn_, x, gy):
     return t
 
 
+def median_fwd_bwd(g, features, repeats):
+    """Median seconds of ``graph_spmm(g, x, norm="sym")`` forward + backward over ``repeats``
+    calls with a random ``n x features`` input, after one call that builds the cached structure."""
+    torch.manual_seed(0)
+    x = torch.randn(g.num_nodes(), features, requires_grad=True)
+    gy = torch.randn(g.num_nodes(), features)
+    time_fwd_bwd(lambda v: graph_spmm(g, v, norm="sym"), x, gy)
+    return statistics.median(time_fwd_bwd(lambda v: graph_spmm(g, v, norm="sym"), x, gy) for _ in range(repeats))
+
+
 def bench_config(n, degree, F, args, dtype):
     g = random_symmetric_graph(n, degree, seed=args.seed)
     fns = make_contenders(g, dtype, args.contenders)

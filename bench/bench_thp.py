@@ -39,23 +39,10 @@ sys.path[:0] = [str(ROOT), str(HERE)]  # dglclust (when not installed) and bench
 
 def child_spmm(n: int, degree: int, features: int, repeats: int) -> dict:
     import torch
-    from bench_spmm import random_symmetric_graph
-
-    from dglclust.ops import graph_spmm
+    from bench_spmm import median_fwd_bwd, random_symmetric_graph
 
     g = random_symmetric_graph(n, degree, seed=0)
-    torch.manual_seed(0)
-    x = torch.randn(n, features, requires_grad=True)
-    gy = torch.randn(n, features)
-    times = []
-    for i in range(repeats + 1):
-        t = time.perf_counter()
-        graph_spmm(g, x, norm="sym").backward(gy)
-        x.grad = None
-        if i:  # the first call builds the cached structure
-            times.append(time.perf_counter() - t)
-    times.sort()
-    return {"n": n, "edges": int(g.num_edges()), "seconds": times[len(times) // 2],
+    return {"n": n, "edges": int(g.num_edges()), "seconds": median_fwd_bwd(g, features, repeats),
             "threads": torch.get_num_threads()}
 
 
@@ -128,16 +115,9 @@ def main():
         for thp in ("0", "1"):
             for wall, rss, acc in res[thp]:
                 lines.append(f"| {model} | {ds} | {'on' if thp == '1' else 'off'} | {wall:.0f} | {rss:.2f} | {acc:.2f} |")
-    from run_all import machine_line
+    from run_all import append_report
 
-    from dglclust.utils import atomic_write
-
-    text = "\n".join([f"## {time.strftime('%Y-%m-%d %H:%M')}, {machine_line()}", ""] + lines) + "\n\n"
-    print(text)
-    if args.out:
-        old = Path(args.out).read_text() if Path(args.out).exists() else "# Transparent huge pages (bench/bench_thp.py)\n\n"
-        with atomic_write(args.out, "w") as fh:
-            fh.write(old + text)
+    append_report(args.out, "Transparent huge pages (bench/bench_thp.py)", lines)
 
 
 if __name__ == "__main__":

@@ -66,6 +66,21 @@ def machine_line() -> str:
             f"({torch.get_num_threads()} threads by default), Python {sys.version.split()[0]}")
 
 
+
+def append_report(out, title: str, lines: list[str]) -> str:
+    """The section ``## <date time>, <machine>`` followed by ``lines``, printed and, when ``out`` is
+    given, appended to that file (a new file starts with ``# <title>``), written to a temporary
+    file, then renamed."""
+    from dglclust.utils import atomic_write
+
+    text = "\n".join([f"## {time.strftime('%Y-%m-%d %H:%M')}, {machine_line()}", ""] + lines) + "\n\n"
+    print(text)
+    if out:
+        old = Path(out).read_text() if Path(out).exists() else f"# {title}\n\n"
+        with atomic_write(out, "w") as fh:
+            fh.write(old + text)
+    return text
+
 def sections(quick: bool):
     py = sys.executable
     b = str(HERE)

@@ -53,6 +53,9 @@ def probed_forward(self, graph, x):
         h = (head_input["feat"].float() - self.sigma * z) / (1.0 - self.sigma)
         rows.append({"head_acc": evaluate(y, logits.argmax(1).numpy())["acc"],
                      "q_acc": evaluate(y, res["q"].detach().argmax(1).numpy())["acc"],
+                     # how peaked the soft assignments are (1/k: uniform): Q and the head's softmax
+                     "q_max": float(res["q"].detach().float().amax(1).mean()),
+                     "head_max": float(torch.softmax(logits.float(), 1).amax(1).mean()),
                      "head_used": int(len(np.unique(logits.argmax(1).numpy()))),
                      "logit_std": float(logits.std(0).mean()),
                      "z_norm": float(z.norm(dim=1).mean()), "z_std": float(z.std(0).mean()),

@@ -7,8 +7,11 @@ the ACC of argmax Z (the head) and of argmax Q, the dead units and the spread ac
 
 SETTING is a planted-partition setting of run.py (graph seed 0) or a dataset name; KEY=VALUE are
 estimator settings, read as ``--set`` reads them (e.g. lr=1e-4). Labels are read only to score.
-Prints epochs 0-11, then every 20th.
+Prints epochs 0-11, then every 20th. ``POWER=A`` in the environment (a diagnostic, not a setting
+of dglclust) raises Q to the power A / 2 before DEC's sharpening, so the target is ~Q^A instead of
+~Q^2.
 """
+import os
 import sys
 from pathlib import Path
 
@@ -66,6 +69,16 @@ def probed_forward(self, graph, x):
 
 
 sdcn.SDCNModule.__init__, sdcn.SDCNModule.forward = probed_init, probed_forward
+if "POWER" in os.environ:
+    import dglclust.ops
+
+    sharpen, power = dglclust.ops.target_distribution, float(os.environ["POWER"]) / 2
+
+    def sharper(q):
+        q = q.double().pow(power)
+        return sharpen((q / q.sum(1, keepdim=True)).float())
+
+    dglclust.ops.target_distribution = sharper  # read by the graph target at each refresh
 est = get_estimator("sdcn")(n_clusters=k, random_state=0, verbose=False, **over).fit(g)
 print("final", evaluate(y, est.labels_), "start", evaluate(y, est.start_labels_)["acc"])
 for i in [*range(12), *range(20, len(rows), 20)]:

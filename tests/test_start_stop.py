@@ -251,3 +251,61 @@ def test_reproduce_records_the_start_and_a_non_paper_target(tmp_path):
     res = reproduce("sdcn", "digits", runs=1, out=tmp_path / "q", log=None, baselines=False,
                     overrides={**tiny, "target": "q"})
     assert "target" not in res  # the paper's target is the unmarked row
+
+
+def test_target_power_sharpens_more_and_two_is_decs():
+    """``target_power`` a: DEC's formula on q^(a/2) renormalized per row, i.e. p ~ q^a / f'."""
+    from dglclust.ops import target_distribution
+
+    gen = torch.Generator().manual_seed(1)
+    q = torch.softmax(0.3 * torch.randn(50, 4, generator=gen, dtype=torch.float64), 1)
+    torch.testing.assert_close(target_distribution(q, 2.0), target_distribution(q))
+    qa = q ** 3
+    qa = qa / qa.sum(1, keepdim=True)
+    w = qa ** 2 / qa.sum(0)
+    torch.testing.assert_close(target_distribution(q, 6.0), w / w.sum(1, keepdim=True))
+    # a nearly uniform q: the largest entry grows with the power
+    peaks = [float(target_distribution(q, a).amax(1).mean()) for a in (2.0, 6.0, 16.0)]
+    assert peaks[0] < peaks[1] < peaks[2], peaks
+    p = SDCN._target_fn(None, {"target": "q", "target_power": 6})({"q": q})
+    torch.testing.assert_close(p, target_distribution(q, 6.0))
+    for bad in (0.0, -1.0, float("inf")):
+        with pytest.raises(ValueError, match="power must be a positive finite number"):
+            target_distribution(q, bad)
+    with pytest.raises(ValueError, match="target_power=0 is invalid; target_power must be"):
+        SDCN(target_power=0)
+    with pytest.raises(ValueError, match="q_hops=-1 is invalid; q_hops must be"):
+        SDCN(q_hops=-1)
+
+
+def test_q_hops_reads_the_smoothed_embedding(noisy_partition):
+    """``q_hops`` h: Q is the Student's t of N^h (z - mean z) (symmetric normalization, the graph
+    start's space) against centres that are the start clusters' means in that space; the labels
+    of ``predict_from="q"`` are its argmax, also through ``predict`` on the same graph."""
+    from dglclust.ops import propagate_features, student_t
+
+    g = noisy_partition
+    est = SDCN(n_clusters=4, random_state=0, verbose=False, q_hops=2, predict_from="q",
+               **{**SMALL, "epochs": 3}).fit(g)
+    z = torch.as_tensor(est.embedding_, dtype=torch.float32)
+    zs = propagate_features(g, z - z.mean(0), 2, norm="sym")
+    q = student_t(zs, est.module_.centers.detach(), 1.0)
+    np.testing.assert_array_equal(est.labels_, q.argmax(1).numpy())
+    np.testing.assert_array_equal(est.predict(g), est.labels_)
+    # the centres at the start: the start clusters' means of the smoothed embedding
+    est0 = SDCN(n_clusters=4, random_state=0, verbose=False, **SMALL)
+    est0.n_clusters_, est0.device_, est0.precision_ = 4, torch.device("cpu"), "fp32"
+    module = SDCN._make_module(est0, 32, {**est0.get_params(), "ae_dims": [32, 32, 64], "latent_dim": 5,
+                                          "sigma": 0.5, "norm": "row", "alpha": 1.0})
+    z0 = torch.randn(g.num_nodes(), 5, generator=torch.Generator().manual_seed(0))
+    params = {"n_init": 3, "start": "graph", "start_hops": 2, "q_hops": 2}
+    _, labels = est0._init_centers(module, lambda: z0, params, 7, graph=g)
+    zs0 = propagate_features(g, z0 - z0.mean(0), 2, norm="sym")
+    for c in range(4):
+        torch.testing.assert_close(module.centers[c].detach(), zs0[torch.as_tensor(labels == c)].mean(0))
+
+
+def test_q_hops_refuses_node_batches_before_training(noisy_partition):
+    with pytest.raises(ValueError, match=r"q_hops=2 computes Q on the propagated embedding of the whole "
+                                         r"graph, which node batches do not have; use minibatch=false"):
+        SDCN(n_clusters=4, verbose=False, q_hops=2, minibatch=True, **SMALL).fit(noisy_partition)

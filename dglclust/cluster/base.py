@@ -474,6 +474,9 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         else:
             centers, labels = self._kmeans(z, params, seed)
         self.start_labels_ = labels  # the partition self-training starts from
+        if int(params.get("q_hops", 0)) > 0:
+            # Q reads the smoothed embedding: the centres are its cluster means
+            centers = self._cluster_means(self._q_space(graph, z.detach().float(), params), labels).to(centers.dtype)
         with torch.no_grad():
             module.centers.copy_(centers)
         from ..train.distributed import broadcast
@@ -491,11 +494,28 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         hops = int(params.get("start_hops", 2))
         smoothed = propagate_features(graph, zf - zf.mean(0), hops, norm="sym")
         _, labels = self._kmeans(smoothed, params, seed)
-        idx = torch.as_tensor(labels, dtype=torch.long, device=zf.device)
+        return self._cluster_means(zf, labels).to(z.dtype), labels
+
+    def _cluster_means(self, z, labels):
+        """``(n_clusters, d)`` means of the rows of ``z`` over ``labels`` (an empty cluster: 0)."""
+        idx = torch.as_tensor(labels, dtype=torch.long, device=z.device)
         k = self.n_clusters_
-        sums = torch.zeros(k, zf.shape[1], dtype=zf.dtype, device=zf.device).index_add_(0, idx, zf)
-        counts = torch.bincount(idx, minlength=k).clamp_min(1).to(zf.dtype)
-        return (sums / counts[:, None]).to(z.dtype), labels
+        sums = torch.zeros(k, z.shape[1], dtype=z.dtype, device=z.device).index_add_(0, idx, z)
+        counts = torch.bincount(idx, minlength=k).clamp_min(1).to(z.dtype)
+        return sums / counts[:, None]
+
+    @staticmethod
+    def _q_space(graph, z, params):
+        """The embedding that the Student's-t Q reads when ``q_hops`` > 0: ``N^h (z - mean z)``,
+        ``h = q_hops`` rounds of symmetric-normalized propagation with self-loops, the space in
+        which the graph start clusters (label-free; O(h E d), differentiable). On graphs whose
+        features carry the clusters weakly, Q on ``z`` itself loses most of the graph start
+        (planted partitions: 40 ACC against the start's 62; docs/models/sdcn-dec-idec-ae.md)."""
+        if graph is None:
+            raise ValueError("q_hops > 0 needs the graph: Q is computed on the propagated embedding")
+        from ..ops import propagate_features
+
+        return propagate_features(graph, z - z.mean(0), int(params["q_hops"]), norm="sym")
 
     def _kmeans_raw(self, z, params, seed):
         from ..train import kmeans_init
@@ -629,13 +649,15 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         propagation with self-loops (``N = D^-1 (A + I)``; rows stay distributions) before the
         sharpening. It keeps the graph start: the argmax of Q on the unsmoothed embedding loses
         3-5 ACC of the start partition, its 2-hop average does not (docs/protocol.md).
-        Label-free; O(h E k) per refresh."""
-        if str(params.get("target", "q")) != "graph":
-            return None
+        ``params["target_power"]`` (default 2, DEC's) is the sharpening's power
+        (:func:`dglclust.ops.target_distribution`). Label-free; O(h E k) per refresh."""
         from ..ops import propagate_features, target_distribution
 
+        power = float(params.get("target_power", 2.0))
+        if str(params.get("target", "q")) != "graph":
+            return None if power == 2.0 else (lambda out: target_distribution(out["q"], power))
         hops = int(params.get("target_hops", 2))
-        return lambda out: target_distribution(propagate_features(graph, out["q"], hops, norm="row"))
+        return lambda out: target_distribution(propagate_features(graph, out["q"], hops, norm="row"), power)
 
     @staticmethod
     def _stop_rule(params) -> dict:

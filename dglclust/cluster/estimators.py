@@ -4,7 +4,9 @@ from __future__ import annotations
 import torch
 
 from ..models import ClusteringAE, SDCNModule
+from ..ops import student_t
 from ..train import SelfTrainer, kl_div
+from ..train.minibatch import resolve_batching
 from .base import BaseClusterer, argmax_labels
 
 __all__ = ["AEKMeans", "DEC", "IDEC", "SDCN"]
@@ -153,11 +155,23 @@ class SDCN(BaseClusterer):
                           params["sigma"], params["norm"], params["alpha"])
 
     def _infer(self, graph, x):
-        out = self.module_(graph, x)
+        out = self._with_q(self.module_, graph, self.module_(graph, x), self.params_)
         key = "pred" if self.params_.get("predict_from", "gcn") == "gcn" else "q"
         return out["z"], out["pred"], argmax_labels(out[key])
 
+    def _with_q(self, module, graph, out, params):
+        """``out`` with Q recomputed on the smoothed embedding when ``q_hops`` > 0
+        (:meth:`BaseClusterer._q_space`), else unchanged."""
+        if int(params.get("q_hops", 0)) > 0:
+            with torch.autocast(device_type=out["z"].device.type, enabled=False):
+                out["q"] = student_t(self._q_space(graph, out["z"].float(), params), module.centers, module.alpha)
+        return out
+
     def _fit(self, graph, x, y, params, seed):
+        if int(params.get("q_hops", 0)) > 0 and resolve_batching(x.shape[0], params, type(self).__name__):
+            raise ValueError(f"q_hops={params['q_hops']} computes Q on the propagated embedding of the whole "
+                             "graph, which node batches do not have; use minibatch=false (full batch) or "
+                             "q_hops=0")
         module = self._make_module(x.shape[1], params).to(x.device)
         self._pretrain_ae(module.ae, x, params, seed)
         self._init_centers(module, self._rows(lambda idx: module.ae.encode(x[idx])[-1].float(), x.shape[0]),
@@ -181,7 +195,7 @@ class SDCN(BaseClusterer):
             if idx is not None:
                 return batch_forward(idx)
             with self._autocast():
-                return module(graph, x)
+                return self._with_q(module, graph, module(graph, x), params)
 
         trainer = SelfTrainer(module.parameters(), forward, loss_fn,
                               lambda out: argmax_labels(out[key]), epochs=int(params["epochs"]),

@@ -130,6 +130,8 @@ RULES = {
     "start_hops": POS_INT,
     "target": Choice("q", "graph"),
     "target_hops": POS_INT,
+    "target_power": Float(0, lo_open=True),
+    "q_hops": NONNEG_INT,
     "start_select": Choice("loss", "silhouette", "calinski_harabasz", "davies_bouldin"),
     "input_pca": NONE | Int(1) | Choice("clusters"),
     # pretraining

@@ -147,8 +147,13 @@ def student_t(z, centers, alpha=1.0):
     return q
 
 
-def target_distribution(q):
+def target_distribution(q, power: float = 2.0):
     """DEC's sharpened target ``p_ij = (q_ij^2 / f_j) / sum_j' (q_ij'^2 / f_j')``, ``f_j = sum_i q_ij``.
+
+    ``power`` (default 2: DEC's target) sharpens more or less: DEC's formula is applied to
+    ``q_ij^(power/2)`` renormalized per row, so ``p_ij`` is proportional to ``q_ij^power / f'_j``
+    (``f'_j`` the column sums of that renormalized matrix). A larger power gives a target closer to
+    one-hot where ``q`` is nearly uniform (docs/models/sdcn-dec-idec-ae.md, planted partitions).
 
     The target is a constant of the self-training loss: ``q`` is detached and **no gradient** flows
     into it (DEC, SDCN, DFCN, ... all treat ``P`` as fixed). Column sums are accumulated in float64;
@@ -171,6 +176,12 @@ def target_distribution(q):
         bad = int((~(q >= 0)).sum())
         raise ValueError(f"target_distribution needs soft assignments q >= 0 (e.g. from "
                          f"student_t or a softmax), got {bad} negative or NaN entries")
+    power = float(power)
+    if not power > 0 or power == float("inf"):
+        raise ValueError(f"target_distribution: power must be a positive finite number, got {power}")
+    if power != 2.0:
+        w = q.to(torch.float64).pow(power / 2.0)
+        q = (w / w.sum(1, keepdim=True).clamp_min(torch.finfo(torch.float64).tiny)).to(q.dtype)
     if _use_kernel("target_distribution", q):
         return torch.ops.dglclust.target_distribution(q)
     return target_distribution_reference(q)

@@ -29,6 +29,11 @@ MODELS = {
     "agcn-s-graph": ("agcn-s", {"start": "graph", "target": "q"}),
     "sdcn-graph-target": ("sdcn", {"start": "graph", "target": "graph"}),
     "agcn-s-graph-target": ("agcn-s", {"start": "graph", "target": "graph"}),
+    # Q on the 2-hop smoothed embedding and a sharper target (q_hops=2, target_power=16; chosen on
+    # the balanced graph, seed 0, with head_probe.py: powers 2, 4, 6, 8, 16), graph start and target
+    "sdcn-q-smooth": ("sdcn", {"q_hops": 2, "target_power": 16}),
+    "sdcn-q-smooth-predict-q": ("sdcn", {"q_hops": 2, "target_power": 16, "predict_from": "q"}),
+    "agcn-s-q-smooth": ("agcn-s", {"q_hops": 2, "target_power": 16}),
 }
 OUT = Path(__file__).parent / "runs"
 

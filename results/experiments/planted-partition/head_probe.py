@@ -9,7 +9,8 @@ SETTING is a planted-partition setting of run.py (graph seed 0) or a dataset nam
 estimator settings, read as ``--set`` reads them (e.g. lr=1e-4). Labels are read only to score.
 Prints epochs 0-11, then every 20th. ``POWER=A`` in the environment (a diagnostic, not a setting
 of dglclust) raises Q to the power A / 2 before DEC's sharpening, so the target is ~Q^A instead of
-~Q^2.
+~Q^2. ``QSMOOTH=1`` (also a diagnostic patch) computes Q on the smoothed embedding
+``N^2 (z - mean z)`` that the graph start clusters, with the centres taken in that space.
 """
 import os
 import sys
@@ -46,8 +47,18 @@ def probed_init(self, *args, **kwargs):
     self.gcn[-1].register_forward_pre_hook(lambda mod, a: head_input.__setitem__("feat", a[1].detach()))
 
 
+def smoothed(graph, z):
+    from dglclust.ops import propagate_features
+
+    return propagate_features(graph, z - z.mean(0), 2, norm="sym")
+
+
 def probed_forward(self, graph, x):
     res = forward(self, graph, x)
+    if os.environ.get("QSMOOTH"):
+        from dglclust.ops import student_t
+
+        res["q"] = student_t(smoothed(graph, res["z"]), self.centers, self.alpha)
     with torch.no_grad():
         w = self.gcn[-1].weight.detach().clone()
         w_init = w0.setdefault(id(self), w)
@@ -69,6 +80,19 @@ def probed_forward(self, graph, x):
 
 
 sdcn.SDCNModule.__init__, sdcn.SDCNModule.forward = probed_init, probed_forward
+if os.environ.get("QSMOOTH"):
+    from dglclust.cluster.base import BaseClusterer
+
+    graph_start = BaseClusterer._graph_start
+
+    def smoothed_start(self, graph, z, params, seed):
+        _, labels = graph_start(self, graph, z, params, seed)
+        zs = smoothed(graph, z.detach().float())
+        idx = torch.as_tensor(labels, dtype=torch.long)
+        centers = torch.stack([zs[idx == c].mean(0) for c in range(self.n_clusters_)])
+        return centers.to(z.dtype), labels
+
+    BaseClusterer._graph_start = smoothed_start
 if "POWER" in os.environ:
     import dglclust.ops
 

@@ -23,7 +23,7 @@ METRICS = ("acc", "nmi", "ari", "f1")
 
 
 #: settings that make a run another variant of its model (its own table line)
-VARIANT_KEYS = ("start", "target", "minibatch", "batch_size")
+VARIANT_KEYS = ("start", "target", "minibatch", "batch_size", "q_hops", "target_power")
 
 
 def run_setting(res, key):

@@ -1,11 +1,13 @@
-"""ACM, full batch against 256-node batches (``minibatch=true batch_size=256``, ``batch_lr=epoch``)
-for one model of the SDCN family: per seed and mean, final epoch, with the start's ACC and the
-label-selected best epoch in its own column. Seeds 100-109 are tuning seeds, disjoint from the
-reported seeds 0-9; the full-batch rows of seeds 0-9 are the full-batch default's 10-seed result in
-results/<model>/acm/start-graph-target-graph.
+"""ACM, full batch against a candidate setting for one model of the SDCN family: 256-node batches
+(``minibatch=true batch_size=256``, ``batch_lr=epoch``) or, with ``--candidate q-smooth``, Q on the
+smoothed embedding with a sharper target (``q_hops=2 target_power=16``). Per seed and mean, final
+epoch, with the start's ACC and the label-selected best epoch in its own column. Seeds 100-109 are
+tuning seeds, disjoint from the reported seeds 0-9; the full-batch rows of seeds 0-9 are the
+full-batch default's 10-seed result in results/<model>/acm/start-graph-target-graph.
 
     python results/scripts/minibatch_report.py sdcn      # results/experiments/sdcn-acm-minibatch
     python results/scripts/minibatch_report.py agcn-s    # results/experiments/agcn-s-acm-minibatch
+    python results/scripts/minibatch_report.py agcn-s --candidate q-smooth   # .../agcn-s-acm-q-smooth
 """
 import argparse
 import json
@@ -18,10 +20,14 @@ NOTES = {
     "sdcn": "All rows ran on the 2-core Intel Xeon except the full-batch rows of the reported seeds (the "
             "default's 10-seed result, on the AMD EPYC, whose bf16 pretraining gives a slightly different "
             "start); seconds are wall time of one-thread fits, the tuning ones including pauses.",
-    "agcn-s": "The tuning rows and the batched reported rows ran on one 2-core Intel Xeon, one thread per "
-              "fit, two fits side by side; the full-batch reported rows are the full-batch 10-seed result "
-              "(two threads, one fit at a time), so their seconds are not comparable.",
+    "agcn-s": "The tuning rows ran on one 2-core Intel Xeon, one thread per fit beside two or three other "
+              "fits (load 3-5); no batched reported row exists (not adopted). The full-batch reported rows are "
+              "the default's 10-seed result from the AMD EPYC. The seconds are not comparable.",
 }
+NOTES_Q_SMOOTH = ("The tuning rows and the q-smooth reported rows ran on a 2-core Intel Xeon, one thread per fit "
+                  "beside one to three other fits (load 2-5); the full-batch reported rows are the default's 10-seed "
+                  "result from the AMD EPYC (two threads, one fit at a time), whose bf16 pretraining gives a slightly "
+                  "different start. The seconds are not comparable.")
 
 
 def runs(model, folders, seeds):
@@ -32,7 +38,8 @@ def runs(model, folders, seeds):
             continue
         res = json.loads(f.read_text())
         # the --set overrides besides the batching; start/target graph are the defaults
-        over = {k: v for k, v in (res.get("overrides") or {}).items() if k not in ("minibatch", "batch_size")}
+        over = {k: v for k, v in (res.get("overrides") or {}).items()
+                if k not in ("minibatch", "batch_size", "q_hops", "target_power")}
         configs.append({k: v for k, v in over.items() if (k, v) not in (("start", "graph"), ("target", "graph"))})
         for r in res["rows"]:
             if r["seed"] in seeds:
@@ -49,10 +56,16 @@ def pm(v):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("model", choices=sorted(NOTES))
-    model = ap.parse_args().model
-    here = RESULTS / "experiments" / f"{model}-acm-minibatch"
-    folders = {"full batch": sorted(here.glob("full-*")) + [RESULTS / model / "acm" / "start-graph-target-graph"],
-               "256-node batches": sorted(here.glob("mini-256*"))}
+    ap.add_argument("--candidate", choices=("minibatch", "q-smooth"), default="minibatch")
+    args = ap.parse_args()
+    model = args.model
+    here = RESULTS / "experiments" / f"{model}-acm-minibatch"  # holds the full-batch tuning rows
+    folders = {"full batch": sorted(here.glob("full-*")) + [RESULTS / model / "acm" / "start-graph-target-graph"]}
+    if args.candidate == "minibatch":
+        folders["256-node batches"] = sorted(here.glob("mini-256*"))
+    else:
+        there = RESULTS / "experiments" / f"{model}-acm-q-smooth"
+        folders["q_hops=2, target_power=16"] = sorted(there.glob("tuning-*")) + sorted(there.glob("reported-*"))
     for title, seeds in (("tuning seeds 100-109", range(100, 110)), ("reported seeds 0-9", range(10))):
         got = {name: runs(model, fs, set(seeds)) for name, fs in folders.items()}
         if not any(got.values()):
@@ -68,7 +81,7 @@ def main():
                   f"{pm([r['nmi'] for r in rs])} | {pm([r['best_acc_label_selected'] for r in rs])} | "
                   f"{np.mean([r['fit_time_s'] for r in rs]):.0f} | "
                   + ", ".join(f"{r['seed']}: {r['acc']:.1f}" for r in rs) + " |")
-    print("\n" + NOTES[model])
+    print("\n" + (NOTES[model] if args.candidate == "minibatch" else NOTES_Q_SMOOTH))
 
 
 if __name__ == "__main__":

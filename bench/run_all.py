@@ -66,7 +66,6 @@ def machine_line() -> str:
             f"({torch.get_num_threads()} threads by default), Python {sys.version.split()[0]}")
 
 
-
 def append_report(out, title: str, lines: list[str]) -> str:
     """The section ``## <date time>, <machine>`` followed by ``lines``, printed and, when ``out`` is
     given, appended to that file (a new file starts with ``# <title>``), written to a temporary
@@ -80,6 +79,7 @@ def append_report(out, title: str, lines: list[str]) -> str:
         with atomic_write(out, "w") as fh:
             fh.write(old + text)
     return text
+
 
 def sections(quick: bool):
     py = sys.executable

@@ -486,14 +486,8 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
 
     def _graph_start(self, graph, z, params, seed):
         """Centres of the ``start="graph"`` initialization (see :meth:`_init_centers`)."""
-        from ..ops import propagate_features
-
         zf = z.detach().float()
-        # centred first: the symmetric normalization scales a common offset of z by ~sqrt(degree),
-        # and KMeans then splits the nodes by degree (measured on planted partitions)
-        hops = int(params.get("start_hops", 2))
-        smoothed = propagate_features(graph, zf - zf.mean(0), hops, norm="sym")
-        _, labels = self._kmeans(smoothed, params, seed)
+        _, labels = self._kmeans(self._smoothed(graph, zf, int(params.get("start_hops", 2))), params, seed)
         return self._cluster_means(zf, labels).to(z.dtype), labels
 
     def _cluster_means(self, z, labels):
@@ -505,17 +499,24 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         return sums / counts[:, None]
 
     @staticmethod
-    def _q_space(graph, z, params):
-        """The embedding that the Student's-t Q reads when ``q_hops`` > 0: ``N^h (z - mean z)``,
-        ``h = q_hops`` rounds of symmetric-normalized propagation with self-loops, the space in
-        which the graph start clusters (label-free; O(h E d), differentiable). On graphs whose
-        features carry the clusters weakly, Q on ``z`` itself loses most of the graph start
-        (planted partitions: 40 ACC against the start's 62; docs/models/sdcn-dec-idec-ae.md)."""
-        if graph is None:
-            raise ValueError("q_hops > 0 needs the graph: Q is computed on the propagated embedding")
+    def _smoothed(graph, z, hops):
+        """``N^h (z - mean z)``: ``hops`` rounds of symmetric-normalized propagation with self-loops
+        of the centred embedding (label-free; O(h E d), differentiable). Centred first: the
+        symmetric normalization scales a common offset of z by ~sqrt(degree), and KMeans then
+        splits the nodes by degree (measured on planted partitions)."""
         from ..ops import propagate_features
 
-        return propagate_features(graph, z - z.mean(0), int(params["q_hops"]), norm="sym")
+        return propagate_features(graph, z - z.mean(0), hops, norm="sym")
+
+    @classmethod
+    def _q_space(cls, graph, z, params):
+        """The embedding that the Student's-t Q reads when ``q_hops`` > 0: the smoothed embedding
+        of the graph start (:meth:`_smoothed`) with ``h = q_hops``. On graphs whose features carry
+        the clusters weakly, Q on ``z`` itself loses most of the graph start (planted partitions:
+        40 ACC against the start's 62; docs/models/sdcn-dec-idec-ae.md)."""
+        if graph is None:
+            raise ValueError("q_hops > 0 needs the graph: Q is computed on the propagated embedding")
+        return cls._smoothed(graph, z, int(params["q_hops"]))
 
     def _kmeans_raw(self, z, params, seed):
         from ..train import kmeans_init

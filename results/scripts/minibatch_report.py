@@ -8,6 +8,7 @@ full-batch default's 10-seed result in results/<model>/acm/start-graph-target-gr
     python results/scripts/minibatch_report.py sdcn      # results/experiments/sdcn-acm-minibatch
     python results/scripts/minibatch_report.py agcn-s    # results/experiments/agcn-s-acm-minibatch
     python results/scripts/minibatch_report.py agcn-s --candidate q-smooth   # .../agcn-s-acm-q-smooth
+    python results/scripts/minibatch_report.py agcn-h --candidate q-smooth   # .../agcn-h-acm-q-smooth
 """
 import argparse
 import json
@@ -23,6 +24,7 @@ NOTES = {
     "agcn-s": "The tuning rows ran on one 2-core Intel Xeon, one thread per fit beside two or three other "
               "fits (load 3-5); no batched reported row exists (not adopted). The full-batch reported rows are "
               "the default's 10-seed result from the AMD EPYC. The seconds are not comparable.",
+    "agcn-h": "No batched rows (only q-smooth was tried for AGCN-H).",
 }
 NOTES_Q_SMOOTH = ("The tuning rows and the q-smooth reported rows ran on a 2-core Intel Xeon, one thread per fit "
                   "beside one to three other fits (load 2-5); the full-batch reported rows are the default's 10-seed "
@@ -59,12 +61,13 @@ def main():
     ap.add_argument("--candidate", choices=("minibatch", "q-smooth"), default="minibatch")
     args = ap.parse_args()
     model = args.model
-    here = RESULTS / "experiments" / f"{model}-acm-minibatch"  # holds the full-batch tuning rows
-    folders = {"full batch": sorted(here.glob("full-*")) + [RESULTS / model / "acm" / "start-graph-target-graph"]}
+    here = RESULTS / "experiments" / f"{model}-acm-minibatch"  # the full-batch tuning rows: here or with q-smooth
+    there = RESULTS / "experiments" / f"{model}-acm-q-smooth"
+    folders = {"full batch": sorted(here.glob("full-*")) + sorted(there.glob("full-*"))
+               + [RESULTS / model / "acm" / "start-graph-target-graph"]}
     if args.candidate == "minibatch":
         folders["256-node batches"] = sorted(here.glob("mini-256*"))
     else:
-        there = RESULTS / "experiments" / f"{model}-acm-q-smooth"
         folders["q_hops=2, target_power=16"] = sorted(there.glob("tuning-*")) + sorted(there.glob("reported-*"))
     for title, seeds in (("tuning seeds 100-109", range(100, 110)), ("reported seeds 0-9", range(10))):
         got = {name: runs(model, fs, set(seeds)) for name, fs in folders.items()}

@@ -32,10 +32,12 @@ NOTES_Q_SMOOTH = ("The tuning rows and the q-smooth reported rows ran on a 2-cor
                   "different start. The seconds are not comparable.")
 
 
-def runs(model, folders, seeds):
+def runs(model, folders, seeds, dataset="acm"):
+    """The rows of ``seeds`` in ``folders`` (reproduce outputs), first folder first; refuses folders
+    that ran with different settings besides the compared ones."""
     seen, configs = {}, []
     for folder in folders:
-        f = folder / f"{model}_acm.json"
+        f = folder / f"{model}_{dataset}.json"
         if not f.exists():
             continue
         res = json.loads(f.read_text())
@@ -69,11 +71,18 @@ def main():
         folders["256-node batches"] = sorted(here.glob("mini-256*"))
     else:
         folders["q_hops=2, target_power=16"] = sorted(there.glob("tuning-*")) + sorted(there.glob("reported-*"))
+    tables(model, "acm", folders)
+    print("\n" + (NOTES[model] if args.candidate == "minibatch" else NOTES_Q_SMOOTH))
+
+
+def tables(model, dataset, folders):
+    """One markdown table per seed range (tuning 100-109, reported 0-9) with a row per setting:
+    ``folders`` maps a setting's name to its reproduce output folders."""
     for title, seeds in (("tuning seeds 100-109", range(100, 110)), ("reported seeds 0-9", range(10))):
-        got = {name: runs(model, fs, set(seeds)) for name, fs in folders.items()}
+        got = {name: runs(model, fs, set(seeds), dataset) for name, fs in folders.items()}
         if not any(got.values()):
             continue
-        print(f"\n### {model}, ACM, {title}\n")
+        print(f"\n### {model}, {dataset}, {title}\n")
         print("| setting | seeds | start ACC | final ACC | final NMI | best epoch ACC (label-selected) | fit s | per seed final ACC |")
         print("|---|---|---|---|---|---|---|---|")
         for name, rs in got.items():
@@ -84,7 +93,6 @@ def main():
                   f"{pm([r['nmi'] for r in rs])} | {pm([r['best_acc_label_selected'] for r in rs])} | "
                   f"{np.mean([r['fit_time_s'] for r in rs]):.0f} | "
                   + ", ".join(f"{r['seed']}: {r['acc']:.1f}" for r in rs) + " |")
-    print("\n" + (NOTES[model] if args.candidate == "minibatch" else NOTES_Q_SMOOTH))
 
 
 if __name__ == "__main__":

@@ -84,7 +84,10 @@ def test_params_and_from_config():
 
     for est in (AGCNS.from_config("acm"), AGCNH.from_config("acm")):
         assert {k: est.params_[k] for k in ("q_hops", "target_power")} == {"q_hops": 2, "target_power": 16}
-    for est in (AGCNH.from_config("dblp"), AGCNS.from_config("dblp"), AGCNS()):
+    # SDCN on CiteSeer: the same (results/experiments/sdcn-q-smooth-citeseer-dblp)
+    cite = SDCN.from_config("citeseer").params_
+    assert (cite["q_hops"], cite["target_power"], cite["lr"]) == (2, 16, 1e-4)
+    for est in (AGCNH.from_config("dblp"), AGCNS.from_config("dblp"), AGCNS(), SDCN.from_config("acm"), SDCN()):
         assert (est.params_["q_hops"], est.params_["target_power"]) == (0, 2)
     assert SDCN.from_config("citeseer", lr=0.01, random_state=4).get_params()["random_state"] == 4
     with pytest.raises(TypeError, match=r"unexpected hyperparameter\(s\) \['lrr'\]"):

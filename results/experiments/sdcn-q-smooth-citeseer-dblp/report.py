@@ -17,5 +17,5 @@ for ds in ("citeseer", "dblp"):
                         + [RESULTS / "sdcn" / ds / "start-graph-target-graph"],
                         "q_hops=2, target_power=16": sorted(HERE.glob(f"{ds}-q-smooth-*"))
                         + sorted(HERE.glob(f"{ds}-reported-*"))})
-print("\nAll rows of this folder ran on a 2-core Intel Xeon, one thread per fit, two fits at a time; the "
+print("\nAll rows of this folder ran on a 2-core Intel Xeon, one thread per fit, two or three fits at a time (load 2-3); the "
       "defaults' reported rows are SDCN's 10-seed result (machine in its JSON). The seconds are not comparable.")

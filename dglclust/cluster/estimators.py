@@ -134,7 +134,7 @@ class SDCN(BaseClusterer):
 
     ``q_hops`` > 0 computes Q on ``q_hops`` rounds of normalized propagation of the centred
     embedding (the graph start's space; full batch only) and ``target_power`` sharpens the target
-    as ``Q^power`` instead of DEC's ``Q^2`` (docs/protocol.md; AGCN-S uses 2 and 16 on ACM).
+    as ``Q^power`` instead of DEC's ``Q^2`` (docs/protocol.md; SDCN uses 2 and 16 on CiteSeer, AGCN on ACM).
 
     Cost: each epoch O(n d h + E h) time (d features, h the widest layer, E edges; ``q_hops``
     adds O(q_hops E l), l the latent width), memory O(n (d + sum of widths)); nothing n x n. ``predict``/``transform`` take a DGLGraph over the new

@@ -280,6 +280,24 @@ def test_partial_labels_validation(blobs):
             blobs, y=np.full(n, 3))
 
 
+def test_caegcn_q_hops_reads_the_smoothed_latent(blobs):
+    """``q_hops`` h: CaEGCN's T (``soft_assignments_`` with ``predict_from="cae"``) is the
+    Student's t of N^h (H - mean H), H the CAE latent, against the fitted centres; the labels are
+    its argmax. With ``q_hops=0`` T reads H itself (the paper)."""
+    from dglclust.ops import propagate_features, student_t
+
+    for hops in (2, 0):
+        est = CaEGCN(n_clusters=2, random_state=0, verbose=False, epochs=3, q_hops=hops,
+                     target_power=16, predict_from="cae", precision="fp32", **SMALL_CAE).fit(blobs)
+        module = est.module_
+        with torch.no_grad():
+            h = module.content(blobs.ndata["feat"])[module.t_layer - 1].float()
+            hs = propagate_features(blobs, h - h.mean(0), hops, norm="sym") if hops else h
+            t = student_t(hs, module.centers, module.alpha)
+        np.testing.assert_allclose(est.soft_assignments_, t.numpy(), atol=1e-5)
+        np.testing.assert_array_equal(est.labels_, t.argmax(1).numpy())
+
+
 # -- quality on digits -----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def kmeans_nmi(digits):

@@ -518,6 +518,18 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
             raise ValueError("q_hops > 0 needs the graph: Q is computed on the propagated embedding")
         return cls._smoothed(graph, z, int(params["q_hops"]))
 
+    def _with_q(self, module, graph, out, params, key="z"):
+        """``out`` with Q (``out["q"]``) recomputed on the smoothed ``out[key]`` (the embedding the
+        model's Student's t reads; :meth:`_q_space`) when ``q_hops`` > 0, else unchanged. In fp32,
+        against ``module.centers`` and ``module.alpha``. O(q_hops E l + n k l) more per forward."""
+        if int(params.get("q_hops", 0)) > 0:
+            from ..ops import student_t
+
+            with torch.autocast(device_type=out[key].device.type, enabled=False):
+                out["q"] = student_t(self._q_space(graph, out[key].float(), params), module.centers,
+                                     module.alpha)
+        return out
+
     def _kmeans_raw(self, z, params, seed):
         from ..train import kmeans_init
 

@@ -54,6 +54,14 @@ class CaEGCN(BaseClusterer):
     every epoch; labels are ``argmax softmax(Z_{L/2})`` after the last epoch. Memory is O(n):
     attention in ``scaled_dot_product_attention``, the adjacency loss exact in tiles.
 
+    ``q_hops`` > 0 computes T on ``q_hops`` rounds of normalized propagation of the centred CAE
+    latent (the graph start's space, as SDCN's and AGCN's ``q_hops``) and ``target_power``
+    sharpens the target as ``T^power`` instead of ``T^2``; both default to the paper (0 and 2).
+
+    Cost per epoch: O(n^2 D) time for the attention over all nodes and the tiled adjacency loss
+    (D the fused widths; the limit is ``max_nodes``), O(n d h + E h) for the GCN and AE layers, ``q_hops`` adds
+    O(q_hops E l); memory O(n (d + sum of widths)), nothing n x n held.
+
     **Semi-supervised** (paper, appendix A.2, transductive): ``fit(graph, y=partial_labels)`` with
     ``partial_labels[i] = -1`` for unknown nodes and a class id in ``0..n_clusters-1`` otherwise.
     The self-supervised terms are replaced by the cross-entropies, on the labelled nodes, of the
@@ -159,6 +167,8 @@ class CaEGCN(BaseClusterer):
             with torch.no_grad(), self._autocast():
                 h_mid = module.content(x)[module.t_layer - 1].float()
             with torch.no_grad():
+                if int(params.get("q_hops", 0)) > 0:  # T reads the smoothed latent: centres there
+                    h_mid = self._q_space(graph, h_mid, params)
                 module.centers.copy_(_class_means(h_mid, labels, labeled, k, seed))
             weights = [float(w) for w in params["semi_weights"]]
 
@@ -172,7 +182,7 @@ class CaEGCN(BaseClusterer):
 
         def forward():
             with self._autocast():
-                return module(graph, x)
+                return self._with_q(module, graph, module(graph, x), params, key="h_mid")
 
         trainer = SelfTrainer(module.parameters(), forward, loss_fn, lambda out: argmax_labels(out[key]),
                               epochs=int(params["epochs"]), lr=float(params["lr"]),

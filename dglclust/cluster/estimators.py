@@ -4,7 +4,6 @@ from __future__ import annotations
 import torch
 
 from ..models import ClusteringAE, SDCNModule
-from ..ops import student_t
 from ..train import SelfTrainer, kl_div
 from ..train.minibatch import resolve_batching
 from .base import BaseClusterer, argmax_labels
@@ -162,14 +161,6 @@ class SDCN(BaseClusterer):
         out = self._with_q(self.module_, graph, self.module_(graph, x), self.params_)
         key = "pred" if self.params_.get("predict_from", "gcn") == "gcn" else "q"
         return out["z"], out["pred"], argmax_labels(out[key])
-
-    def _with_q(self, module, graph, out, params):
-        """``out`` with Q recomputed on the smoothed embedding when ``q_hops`` > 0
-        (:meth:`BaseClusterer._q_space`), else unchanged."""
-        if int(params.get("q_hops", 0)) > 0:
-            with torch.autocast(device_type=out["z"].device.type, enabled=False):
-                out["q"] = student_t(self._q_space(graph, out["z"].float(), params), module.centers, module.alpha)
-        return out
 
     def _fit(self, graph, x, y, params, seed):
         if int(params.get("q_hops", 0)) > 0 and resolve_batching(x.shape[0], params, type(self).__name__):

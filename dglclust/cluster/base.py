@@ -516,6 +516,8 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         40 ACC against the start's 62; docs/models/sdcn-dec-idec-ae.md)."""
         if graph is None:
             raise ValueError("q_hops > 0 needs the graph: Q is computed on the propagated embedding")
+        if hasattr(graph, "smooth"):  # a node batch of mini-batch training (train.history)
+            return graph.smooth(z, int(params["q_hops"]), norm="sym")
         return cls._smoothed(graph, z, int(params["q_hops"]))
 
     def _with_q(self, module, graph, out, params, key="z"):

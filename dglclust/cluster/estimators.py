@@ -5,7 +5,6 @@ import torch
 
 from ..models import ClusteringAE, SDCNModule
 from ..train import SelfTrainer, kl_div
-from ..train.minibatch import resolve_batching
 from .base import BaseClusterer, argmax_labels
 
 __all__ = ["AEKMeans", "DEC", "IDEC", "SDCN"]
@@ -132,7 +131,8 @@ class SDCN(BaseClusterer):
     dataset-specific ones, ``start="paper", target="q"`` the paper's start and target.
 
     ``q_hops`` > 0 computes Q on ``q_hops`` rounds of normalized propagation of the centred
-    embedding (the graph start's space; full batch only) and ``target_power`` sharpens the target
+    embedding (the graph start's space; with node batches, the other nodes' rows come from the
+    layer-input history, :meth:`dglclust.train.history._BatchView.smooth`) and ``target_power`` sharpens the target
     as ``Q^power`` instead of DEC's ``Q^2`` (docs/protocol.md; SDCN uses 2 and 16 on CiteSeer, AGCN on ACM).
 
     Cost: each epoch O(n d h + E h) time (d features, h the widest layer, E edges; ``q_hops``
@@ -163,10 +163,6 @@ class SDCN(BaseClusterer):
         return out["z"], out["pred"], argmax_labels(out[key])
 
     def _fit(self, graph, x, y, params, seed):
-        if int(params.get("q_hops", 0)) > 0 and resolve_batching(x.shape[0], params, type(self).__name__):
-            raise ValueError(f"q_hops={params['q_hops']} computes Q on the propagated embedding of the whole "
-                             "graph, which node batches do not have; use minibatch=false (full batch) or "
-                             "q_hops=0")
         module = self._make_module(x.shape[1], params).to(x.device)
         self._pretrain_ae(module.ae, x, params, seed)
         self._init_centers(module, self._rows(lambda idx: module.ae.encode(x[idx])[-1].float(), x.shape[0]),
@@ -182,7 +178,7 @@ class SDCN(BaseClusterer):
 
         def on_rows(g, idx):
             with self._autocast():
-                return module(g, x[idx])
+                return self._with_q(module, g, module(g, x[idx]), params)
 
         batching, batch_forward = self._graph_minibatch(graph, x, params, seed, on_rows)
 

@@ -55,6 +55,7 @@ class HistoryGraph:
         self.fixed = dict(fixed or {})
         self.dtype = dtype
         self.store: dict[int, torch.Tensor] = {}
+        self._ones = None  # n x 1 ones for the row sums of the normalized adjacency (smooth)
 
     def view(self, idx: torch.Tensor, refresh: bool = False) -> "_BatchView":
         """What a model takes in place of the graph for the nodes ``idx`` (int64)."""
@@ -170,3 +171,26 @@ class _BatchView:
         k = self._layer
         self._layer += 1
         return self.history.propagate(k, self.idx, feat, norm, add_self_loops, self.refresh)
+
+    def smooth(self, z, hops: int, norm="sym") -> torch.Tensor:
+        r""":math:`N^h (Z - \bar z)` for the batch's rows (float32), ``N`` the ``norm``-normalized
+        adjacency with self-loops: :func:`dglclust.ops.propagate_features` of the centred ``Z``
+        over the whole graph, restricted to the batch, with the other nodes' rows from the history
+        (as :meth:`propagate_rows`; one stored layer per hop, after the model's GCN layers). The
+        first hop propagates ``Z`` itself and subtracts :math:`(N \mathbf{1})_B \bar z^T`, where
+        :math:`\bar z` is the mean of the stored ``Z`` over all nodes (no gradient), so that the
+        centring uses the mean of the whole graph, not of the batch. Equal to the full-graph value
+        when the history is exact (tests/test_start_stop.py)."""
+        h = self.history
+        k = self._layer
+        self._layer += int(hops)
+        out = h.propagate(k, self.idx, z, norm, True, self.refresh)
+        with torch.no_grad():
+            mean = h.store[k].float().mean(0) if k in h.store else h.fixed[k].float().mean(0)
+            if h._ones is None or h._ones.device != z.device:
+                h._ones = torch.ones(h.n, 1, device=z.device)
+            row_sums = h.rows_product(self.idx, h._ones, norm, True)
+        out = out - row_sums * mean
+        for j in range(1, int(hops)):
+            out = h.propagate(k + j, self.idx, out, norm, True, self.refresh)
+        return out

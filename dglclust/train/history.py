@@ -26,6 +26,8 @@ with self-loops match :func:`dglclust.ops.graph_spmm`.
 Cost: memory ``n x (sum of stored widths)`` bfloat16 (SDCN 500-500-2000-10: 6 GB at 1M nodes) plus
 the CSR; time per step O(|B| deg w) for the gathers of each layer, per refresh pass O(E w) summed
 over the layers.
+:meth:`_BatchView.smooth` (SDCN's and AGCN's ``q_hops`` with node batches) adds one stored layer
+of the latent width l per hop and O(n l) per step for the mean.
 """
 from __future__ import annotations
 
@@ -186,7 +188,7 @@ class _BatchView:
         self._layer += int(hops)
         out = h.propagate(k, self.idx, z, norm, True, self.refresh)
         with torch.no_grad():
-            mean = h.store[k].float().mean(0) if k in h.store else h.fixed[k].float().mean(0)
+            mean = h.store[k].float().mean(0)  # O(n l) per batch: the whole graph's mean
             if h._ones is None or h._ones.device != z.device:
                 h._ones = torch.ones(h.n, 1, device=z.device)
             row_sums = h.rows_product(self.idx, h._ones, norm, True)

@@ -332,16 +332,17 @@ def test_batch_view_smoothing_equals_full_graph(noisy_partition):
 
 def test_q_hops_with_node_batches_keeps_the_full_batch_quality(noisy_partition):
     """``q_hops`` with node batches (Q of each batch on the smoothed embedding through the
-    history): the fit runs and ends within 0.05 NMI of the full-batch fit with the same seed, both
-    far above KMeans on the features."""
-    from dglclust.metrics import evaluate
-
+    history): each fit ends within 0.05 NMI of the full-batch fit with the same seed, and the
+    median over 3 seeds is far above KMeans on the features (single seeds range 0.11-0.31)."""
     y = noisy_partition.ndata["label"].numpy()
-    kw = dict(n_clusters=4, random_state=0, verbose=False, q_hops=2, predict_from="q", lr=1e-4,
-              **{**SMALL, "epochs": 10})
-    full = SDCN(**kw).fit(noisy_partition)
-    mini = SDCN(minibatch=True, batch_size=200, **kw).fit(noisy_partition)
-    assert mini.batch_size_ == 200 and full.batch_size_ is None
-    nmi_full, nmi_mini = evaluate(y, full.labels_)["nmi"], evaluate(y, mini.labels_)["nmi"]
-    assert nmi_full > 0.15, nmi_full  # KMeans on the features: 0.04; both measured 0.22
-    assert abs(nmi_full - nmi_mini) < 0.05, (nmi_full, nmi_mini)
+    nmis = []
+    for seed in range(3):
+        kw = dict(n_clusters=4, random_state=seed, verbose=False, q_hops=2, predict_from="q", lr=1e-4,
+                  **{**SMALL, "epochs": 10})
+        full = SDCN(**kw).fit(noisy_partition)
+        mini = SDCN(minibatch=True, batch_size=200, **kw).fit(noisy_partition)
+        assert mini.batch_size_ == 200 and full.batch_size_ is None
+        nmi_full, nmi_mini = evaluate(y, full.labels_)["nmi"], evaluate(y, mini.labels_)["nmi"]
+        assert abs(nmi_full - nmi_mini) < 0.05, (seed, nmi_full, nmi_mini)  # measured <= 0.003
+        nmis.append(nmi_full)
+    assert float(np.median(nmis)) > 0.15, nmis  # KMeans on the features: 0.04; measured median 0.22

@@ -183,10 +183,7 @@ class SDCN(BaseClusterer):
         batching, batch_forward = self._graph_minibatch(graph, x, params, seed, on_rows)
 
         def forward(idx=None):
-            if idx is not None:
-                return batch_forward(idx)
-            with self._autocast():
-                return self._with_q(module, graph, module(graph, x), params)
+            return on_rows(graph, slice(None)) if idx is None else batch_forward(idx)
 
         trainer = SelfTrainer(module.parameters(), forward, loss_fn,
                               lambda out: argmax_labels(out[key]), epochs=int(params["epochs"]),

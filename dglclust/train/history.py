@@ -57,7 +57,7 @@ class HistoryGraph:
         self.fixed = dict(fixed or {})
         self.dtype = dtype
         self.store: dict[int, torch.Tensor] = {}
-        self._ones = None  # n x 1 ones for the row sums of the normalized adjacency (smooth)
+        self._row_sums: dict[str, torch.Tensor] = {}  # norm -> (N 1), n x 1 (smooth)
 
     def view(self, idx: torch.Tensor, refresh: bool = False) -> "_BatchView":
         """What a model takes in place of the graph for the nodes ``idx`` (int64)."""
@@ -125,6 +125,15 @@ class HistoryGraph:
                 out[s:s + step] = acc.mul_(row_scale[:, None])
         return out
 
+    def row_sums(self, idx, norm="sym") -> torch.Tensor:
+        r""":math:`(N \mathbf{1})_{idx}` (``idx x 1``, float32): the row sums of the normalized
+        adjacency with self-loops, computed once per ``norm`` for all nodes (they depend on the
+        graph only)."""
+        if norm not in self._row_sums:
+            ones = torch.ones(self.n, 1, device=self.device)
+            self._row_sums[norm] = self.rows_product(torch.arange(self.n, device=self.device), ones, norm, True)
+        return self._row_sums[norm][idx]
+
     def self_weight(self, idx, norm="row", add_self_loops=True) -> torch.Tensor:
         r"""The diagonal :math:`\hat a_{ii}` of the normalized matrix for the rows ``idx``."""
         if not add_self_loops:
@@ -189,10 +198,7 @@ class _BatchView:
         out = h.propagate(k, self.idx, z, norm, True, self.refresh)
         with torch.no_grad():
             mean = h.store[k].float().mean(0)  # O(n l) per batch: the whole graph's mean
-            if h._ones is None or h._ones.device != z.device:
-                h._ones = torch.ones(h.n, 1, device=z.device)
-            row_sums = h.rows_product(self.idx, h._ones, norm, True)
-        out = out - row_sums * mean
+        out = out - h.row_sums(self.idx, norm) * mean
         for j in range(1, int(hops)):
             out = h.propagate(k + j, self.idx, out, norm, True, self.refresh)
         return out

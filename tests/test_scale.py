@@ -409,11 +409,14 @@ def _cli(*args, timeout=600):
                           timeout=timeout)
 
 
-def test_two_process_fit_writes_the_result_once(tmp_path):
-    """`fit --nproc 2`: two gloo ranks train DEC on digits on shared batches; rank 0 writes one
-    record, with the quality of a one-process mini-batch fit (within noise)."""
-    common = ["fit", "--model", "dec", "--dataset", "digits", "--quiet", "--set", "epochs=8",
-              "--set", "pretrain_restarts=1", "--set", "batch_size=256"]
+@pytest.mark.parametrize("model,extra", [("dec", []),
+                                         ("sdcn", ["--set", "q_hops=2", "--set", "predict_from=q"])])
+def test_two_process_fit_writes_the_result_once(tmp_path, model, extra):
+    """`fit --nproc 2`: two gloo ranks train on digits on shared batches; rank 0 writes one
+    record, with the quality of a one-process mini-batch fit (within noise). SDCN with ``q_hops``:
+    the GCN layers' history and the smoothed Q of node batches under DDP."""
+    common = ["fit", "--model", model, "--dataset", "digits", "--quiet", "--set", "epochs=8",
+              "--set", "pretrain_restarts=1", "--set", "batch_size=256", *extra]
     two = _cli(*common, "--nproc", "2", "--out", str(tmp_path / "two.json"))
     assert two.returncode == 0, two.stderr[-2000:]
     one = _cli(*common, "--out", str(tmp_path / "one.json"))
@@ -422,7 +425,7 @@ def test_two_process_fit_writes_the_result_once(tmp_path):
 
     r2 = json.loads((tmp_path / "two.json").read_text())
     r1 = json.loads((tmp_path / "one.json").read_text())
-    assert two.stdout.count("dec on digits") == 1  # printed by rank 0 only
+    assert two.stdout.count(f"{model} on digits") == 1  # printed by rank 0 only
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one.json", "one.labels.csv", "two.json",
                                                           "two.labels.csv"]
     assert r2["batch_size"] == 256 and abs(r2["metrics"]["nmi"] - r1["metrics"]["nmi"]) < 5.0

@@ -41,11 +41,12 @@ def _lscpu() -> dict:
     return {k.strip(): v.strip() for k, _, v in (ln.partition(":") for ln in out.splitlines())}
 
 
-def cpu_name(info: dict | None = None) -> str:
-    """``"<lscpu model name> (family F model M)"``, e.g. ``"AMD EPYC (family 25 model 17)"``."""
-    info = _lscpu() if info is None else info
-    return (f"{info.get('Model name', 'unknown CPU')} (family {info.get('CPU family', '?')} model "
-            f"{info.get('Model', '?')})")
+def cpu_name() -> str:
+    """``"<model name> (family F model M)"``, e.g. ``"AMD EPYC (family 25 model 17)"``: the name
+    the run records of ``dglclust reproduce``/``fit`` carry (``dglclust.reproduce.cpu_model``)."""
+    from dglclust.reproduce import cpu_model
+
+    return cpu_model() or "unknown CPU"
 
 
 def machine_line() -> str:
@@ -61,7 +62,7 @@ def machine_line() -> str:
         pass
     import torch
 
-    return (f"{cpu_name(info)}, {info.get('CPU(s)', os.cpu_count())} CPUs, flags: "
+    return (f"{cpu_name()}, {info.get('CPU(s)', os.cpu_count())} CPUs, flags: "
             f"{' '.join(shown) or 'none of avx2/avx512/bf16/amx'}{mem}; torch {torch.__version__} "
             f"({torch.get_num_threads()} threads by default), Python {sys.version.split()[0]}")
 

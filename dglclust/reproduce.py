@@ -299,7 +299,36 @@ def machine_info(device=None):
         info["ops_backend"] = backend()
     except Exception as exc:  # noqa: BLE001 - informational only
         info["ops_backend"] = f"unknown ({type(exc).__name__})"
+    info["cpu"] = cpu_model()
+    try:
+        import torch
+
+        from .train.precision import resolve_precision
+
+        # what precision="auto" (every model's default) resolves to here: bf16 autocast or fp32
+        info["precision_auto"] = resolve_precision("auto", torch.device(device or "cpu"))
+    except Exception as exc:  # noqa: BLE001 - informational only
+        info["precision_auto"] = f"unknown ({type(exc).__name__})"
     return info
+
+
+def cpu_model() -> str | None:
+    """``"<model name> (family F model M)"`` from /proc/cpuinfo (Linux), e.g. ``"Intel(R) Xeon(R)
+    Processor (family 6 model 167)"``; ``platform.processor()`` elsewhere (``None`` if empty).
+    Two machines of one architecture can give different floating-point results (bf16 autocast is
+    native on some), so each run record names the CPU."""
+    fields = {}
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if not line.strip():
+                    break  # the first processor's block
+                key, _, value = line.partition(":")
+                fields[key.strip()] = value.strip()
+    except OSError:
+        return platform.processor() or None
+    name = fields.get("model name") or platform.processor() or "unknown CPU"
+    return f"{name} (family {fields.get('cpu family', '?')} model {fields.get('model', '?')})"
 
 
 def _safe_params(est):

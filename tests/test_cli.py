@@ -4,6 +4,7 @@ import csv
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -172,6 +173,10 @@ def test_reproduce_writes_json_and_csv(fake, capsys, tmp_path):
                                f"--set lr=1e-4 --out {tmp_path / 'res'}")
     for key in ("platform", "python", "torch", "cpu_count", "ops_backend"):
         assert key in data["machine"]
+    # the CPU and what precision="auto" resolves to: results can differ between CPUs (bf16 autocast)
+    assert data["machine"]["precision_auto"] in ("bf16", "fp32")
+    if sys.platform.startswith("linux"):
+        assert re.fullmatch(r".+ \(family \S+ model \S+\)", data["machine"]["cpu"])
     assert "NOT the reported result" in data["protocol"]
     assert data["metric_units"] == "percent"
 

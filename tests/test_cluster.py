@@ -88,14 +88,19 @@ def test_params_and_from_config():
     cite = SDCN.from_config("citeseer").params_
     assert (cite["q_hops"], cite["target_power"], cite["lr"]) == (2, 16, 1e-4)
     # AGCN-S on CiteSeer: the same (results/experiments/agcn-s-citeseer-q-smooth), with AGCN's CiteSeer lr
-    cite = AGCNS.from_config("citeseer").params_
-    assert (cite["q_hops"], cite["target_power"], cite["lr"]) == (2, 16, 1e-4)
+    for est in (AGCNS.from_config("citeseer"), AGCNH.from_config("citeseer")):  # agcn-h-citeseer-q-smooth
+        cite = est.params_
+        assert (cite["q_hops"], cite["target_power"], cite["lr"]) == (2, 16, 1e-4)
+    # SDCN on the planted partitions: PCA input, smoothed Q, labels from Q, lr 1e-4 (docs/scale.md)
+    for name in ("sbm-10k", "sbm-1m"):
+        p = SDCN.from_config(name).params_
+        assert (p["input_pca"], p["q_hops"], p["predict_from"], p["lr"]) == ("clusters", 2, "q", 1e-4)
     # CaEGCN on CiteSeer: the same (results/experiments/caegcn-citeseer-q-smooth)
     from dglclust.cluster import CaEGCN
 
     cite = CaEGCN.from_config("citeseer").params_
     assert (cite["q_hops"], cite["target_power"]) == (2, 16)
-    for est in (AGCNH.from_config("dblp"), AGCNH.from_config("citeseer"), AGCNS.from_config("dblp"), AGCNS(),
+    for est in (AGCNH.from_config("dblp"), AGCNH.from_config("usps"), AGCNS.from_config("dblp"), AGCNS(),
                 SDCN.from_config("acm"), SDCN(), CaEGCN.from_config("acm"), CaEGCN.from_config("dblp"), CaEGCN()):
         assert (est.params_["q_hops"], est.params_["target_power"]) == (0, 2)
     assert SDCN.from_config("citeseer", lr=0.01, random_state=4).get_params()["random_state"] == 4

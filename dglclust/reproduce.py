@@ -317,15 +317,10 @@ def cpu_model() -> str | None:
     Processor (family 6 model 167)"``; ``platform.processor()`` elsewhere (``None`` if empty).
     Two machines of one architecture can give different floating-point results (bf16 autocast is
     native on some), so each run record names the CPU."""
-    fields = {}
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if not line.strip():
-                    break  # the first processor's block
-                key, _, value = line.partition(":")
-                fields[key.strip()] = value.strip()
-    except OSError:
+    from .train.precision import cpu_info
+
+    fields = cpu_info()
+    if not fields:
         return platform.processor() or None
     name = fields.get("model name") or platform.processor() or "unknown CPU"
     return f"{name} (family {fields.get('cpu family', '?')} model {fields.get('model', '?')})"

@@ -23,21 +23,31 @@ import os
 
 import torch
 
-__all__ = ["resolve_precision", "autocast", "cpu_bf16_native", "PRECISIONS"]
+__all__ = ["resolve_precision", "autocast", "cpu_bf16_native", "cpu_info", "PRECISIONS"]
 
 PRECISIONS = ("auto", "fp32", "bf16")
 _NATIVE_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
-def _cpu_flags() -> set[str]:
+@functools.lru_cache(maxsize=None)
+def cpu_info() -> dict[str, str]:
+    """The first processor's fields of /proc/cpuinfo (``"model name"``, ``"cpu family"``,
+    ``"model"``, ``"flags"``, ...); ``{}`` where the file does not exist (not Linux)."""
+    fields: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo") as fh:
             for line in fh:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
+                if not line.strip():
+                    break  # the end of the first processor's block
+                key, _, value = line.partition(":")
+                fields[key.strip()] = value.strip()
     except OSError:
         pass
-    return set()
+    return fields
+
+
+def _cpu_flags() -> set[str]:
+    return set(cpu_info().get("flags", "").split())
 
 
 @functools.lru_cache(maxsize=None)

@@ -89,6 +89,7 @@ def main(argv=None):
     from dglclust._compat import import_dgl
     from dglclust.cluster import AdaGAE
     from dglclust.metrics import evaluate
+    from dglclust.reproduce import cpu_model
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -127,7 +128,7 @@ def main(argv=None):
         "graph_s": round(model.graph_time_, 1), "wall_s": round(wall, 1), "optimizer_steps": steps,
         "peak_rss_mb": round(peak_rss_mb(), 1), "rss_after_data_mb": round(rss_data, 1),
         "acc": round(100 * m["acc"], 2), "nmi": round(100 * m["nmi"], 2), "kmeans_features": km,
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        "machine": f"{cpu_model() or platform.machine()}, {os.cpu_count()} cores, "
                    f"loadavg {os.getloadavg()[0]:.1f}",
         "ops_backend": dglclust.ops.backend(), "torch": torch.__version__,
     }

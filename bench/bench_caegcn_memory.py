@@ -139,15 +139,9 @@ HEADER = ("| data | nodes | features | edges (directed) | clusters | heads | att
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    from dglclust.reproduce import cpu_model
+
+    cpu = cpu_model() or platform.machine()
     return (f"{cpu}, {os.cpu_count()} logical CPUs, torch {torch.__version__}, Python "
             f"{platform.python_version()}, {platform.platform()}")
 

@@ -157,11 +157,12 @@ def bench_config(n, degree, F, args, dtype):
 
 
 def machine_info():
-    model = platform.processor() or "unknown"
+    from dglclust.reproduce import cpu_model
+
+    model = cpu_model() or "unknown"
     try:
         out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
         fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
-        model = fields.get("Model name", model).strip()
         cpus = fields.get("CPU(s)", "?").strip()
         l3 = fields.get("L3 cache", "?").strip()
         flags = fields.get("Flags", "")

@@ -88,12 +88,9 @@ def time_case(n, k, d, repeats):
 
 
 def machine():
-    cpu = platform.processor() or "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    from dglclust.reproduce import cpu_model
+
+    cpu = cpu_model() or "?"
     return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), "
             f"python {platform.python_version()}, backend: {_ext.backend()}")
 

@@ -298,6 +298,22 @@ def test_caegcn_q_hops_reads_the_smoothed_latent(blobs):
         np.testing.assert_array_equal(est.labels_, t.argmax(1).numpy())
 
 
+def test_daegc_q_hops_and_graph_start_read_the_smoothed_embedding(blobs):
+    """DAEGC with ``q_hops`` h: Q (``soft_assignments_``) is the Student's t of N^h (z - mean z)
+    against the fitted centres, the labels are its argmax, also through ``predict`` on the same
+    graph; ``start="graph"`` records the KMeans partition of the smoothed start embedding."""
+    from dglclust.ops import propagate_features, student_t
+
+    est = DAEGC(n_clusters=2, random_state=0, verbose=False, epochs=3, pretrain_epochs=3, q_hops=2,
+                start="graph", hidden_dims=[16], latent_dim=4).fit(blobs)
+    z = torch.as_tensor(est.embedding_, dtype=torch.float32)
+    q = student_t(propagate_features(blobs, z - z.mean(0), 2, norm="sym"), est.module_.centers.detach(), 1.0)
+    np.testing.assert_allclose(est.soft_assignments_, q.numpy(), atol=1e-5)
+    np.testing.assert_array_equal(est.labels_, q.argmax(1).numpy())
+    np.testing.assert_array_equal(est.predict(blobs), est.labels_)
+    assert len(est.start_labels_) == blobs.num_nodes()
+
+
 # -- quality on digits -----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def kmeans_nmi(digits):

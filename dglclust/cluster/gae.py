@@ -122,14 +122,16 @@ class DAEGC(_GraphAEBase):
     BCE against :math:`A + I`; pretrained for ``pretrain_epochs`` (Adam lr 0.005, weight decay
     5e-3; cached), KMeans initializes Student's t centers, then ``epochs`` of self-training
     ``BCE + gamma KL(P || Q)`` (``gamma = 10``, lr 1e-4, P refreshed every ``update_interval``);
-    labels are ``argmax Q`` after the last epoch.
+    labels are ``argmax Q`` after the last epoch. ``start="graph"`` clusters the smoothed embedding
+    for the centres and ``q_hops`` > 0 reads Q on it (as SDCN's; defaults: the paper's, off).
 
     Cost: forming M once takes the 2-hop products, O(sum of squared degrees) time and memory for
     ``proximity_order`` t = 2 (refused above :attr:`max_two_hop_pairs`), O(E) for t = 1. Each epoch:
     the attention encoder O(E h + n d h) time, O(E + n (d + h)) memory; the reconstruction loss
     O(n^2 l) exact (tiled, O(n l) memory) or, in mini-batch mode (above 200,000 nodes or with
     ``batch_size``), O((E + batch_size^2/16) l) with the all-pairs term from sampled pairs. At
-    ``sbm-1m`` (t = 1): 30 s per epoch and 10.6 GB on 2 cores (docs/scale.md).
+    ``sbm-1m`` (t = 1): 30 s per epoch and 10.6 GB on 2 cores (docs/scale.md). ``q_hops`` = h adds
+    O(h E l) per epoch.
     """
 
     name = "daegc"
@@ -158,7 +160,7 @@ class DAEGC(_GraphAEBase):
 
     def _infer(self, graph, x):
         structure = attention_structure(graph, int(self.params_["proximity_order"]), device=x.device)
-        out = self.module_(structure, x)
+        out = self._with_q(self.module_, graph, self.module_(structure, x), self.params_)
         return out["z"], out["q"], argmax_labels(out["q"])
 
     def _fit(self, graph, x, y, params, seed):
@@ -184,7 +186,7 @@ class DAEGC(_GraphAEBase):
             tag="daegc", settings={"weight_decay": wd, "order": int(params["proximity_order"]),
                                    "precision": self.precision_, "tile": tile, "pairs": pairs,
                                    "seed": int(seed) if pairs else None})
-        self._init_centers(module, lambda: module.embed(structure, x), params, seed)
+        self._init_centers(module, lambda: module.embed(structure, x), params, seed, graph=graph)
         gamma = float(params["kl_weight"])
 
         def loss_fn(out, p):
@@ -194,7 +196,7 @@ class DAEGC(_GraphAEBase):
 
         def forward():
             with self._autocast():
-                return module(structure, x)
+                return self._with_q(module, graph, module(structure, x), params)
 
         trainer = SelfTrainer(module.parameters(), forward, loss_fn, lambda out: argmax_labels(out["q"]),
                               epochs=int(params["epochs"]), lr=float(params["lr"]), weight_decay=wd,

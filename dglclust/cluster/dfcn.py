@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..data.projection import pca_reduce
 from ..models.dfcn import DFCNModule
 from ..nn.igae import igae_loss, igae_targets
 from ..ops import target_distribution
@@ -11,23 +12,11 @@ from ..train import SelfTrainer, kl_div
 from ..train.pretrain_graph import graph_fingerprint_parts, pretrain_full_batch
 from .base import BaseClusterer, check_quadratic
 
-__all__ = ["DFCN", "pca_reduce"]
+__all__ = ["DFCN"]
 
 _TRIPLET = ("mean_log", "mean")
 _PREDICT = ("kmeans", "q")
 _TARGET = ("z", "mean")
-
-
-def pca_reduce(x: torch.Tensor, n_components) -> torch.Tensor:
-    """Project ``x`` on its first ``n_components`` principal components (centered; scikit-learn
-    PCA, fixed ``random_state`` so it is a deterministic preprocessing). ``None`` or a value not
-    below the feature count returns ``x`` unchanged."""
-    if n_components is None or int(n_components) >= min(x.shape):
-        return x
-    from sklearn.decomposition import PCA
-
-    z = PCA(n_components=int(n_components), random_state=0).fit_transform(x.detach().cpu().double().numpy())
-    return torch.as_tensor(z, dtype=torch.float32, device=x.device)
 
 
 class DFCN(BaseClusterer):

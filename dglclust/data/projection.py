@@ -1,10 +1,13 @@
 """Principal-component projection of node features, fitted once and reapplied to new nodes.
 
-The estimators' ``input_pca`` hyperparameter uses it: the autoencoder of AE+KMeans, DEC, IDEC, SDCN
+The estimators' ``input_pca`` hyperparameter uses :func:`fit_pca` and :func:`apply_pca`: the autoencoder of AE+KMeans, DEC, IDEC, SDCN
 and AGCN then reads the top principal components of the features instead of the raw columns. On
 features whose cluster signal is a small share of the variance (the planted partitions ``sbm-*``:
 ~1.7% of it) an autoencoder that reconstructs every column does not find the few directions that
 carry the clusters; the top components keep them (docs/scale.md).
+
+DFCN's ``pca_dim`` (the paper's preprocessing) uses :func:`pca_reduce`, which fits and projects in
+float64 in one call, as DFCN always has (its recorded results and pretraining caches depend on it).
 
 Cost: O(n d^2 + d^3) time (scikit-learn's PCA picks its solver: for n >> d the d x d covariance),
 O(n d) memory.
@@ -14,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["fit_pca", "apply_pca"]
+__all__ = ["fit_pca", "apply_pca", "pca_reduce"]
 
 
 def fit_pca(x: torch.Tensor, n_components: int) -> tuple[np.ndarray, np.ndarray]:
@@ -40,3 +43,15 @@ def apply_pca(x: torch.Tensor, mean: np.ndarray, components: np.ndarray) -> torc
     for i in range(0, x.shape[0], step):
         out[i:i + step] = (x[i:i + step].float() - m) @ w
     return out
+
+
+def pca_reduce(x: torch.Tensor, n_components) -> torch.Tensor:
+    """Project ``x`` on its first ``n_components`` principal components (centered; scikit-learn
+    PCA, fixed ``random_state`` so it is a deterministic preprocessing). ``None`` or a value not
+    below the feature count returns ``x`` unchanged."""
+    if n_components is None or int(n_components) >= min(x.shape):
+        return x
+    from sklearn.decomposition import PCA
+
+    z = PCA(n_components=int(n_components), random_state=0).fit_transform(x.detach().cpu().double().numpy())
+    return torch.as_tensor(z, dtype=torch.float32, device=x.device)

@@ -1,7 +1,8 @@
 """Principal-component projection of node features, fitted once and reapplied to new nodes.
 
-The estimators' ``input_pca`` hyperparameter uses :func:`fit_pca` and :func:`apply_pca`: the autoencoder of AE+KMeans, DEC, IDEC, SDCN
-and AGCN then reads the top principal components of the features instead of the raw columns. On
+The estimators' ``input_pca`` hyperparameter uses :func:`fit_pca` and :func:`apply_pca`: the
+autoencoder of AE+KMeans, DEC, IDEC, SDCN and AGCN then reads the top principal components of the
+features instead of the raw columns. On
 features whose cluster signal is a small share of the variance (the planted partitions ``sbm-*``:
 ~1.7% of it) an autoencoder that reconstructs every column does not find the few directions that
 carry the clusters; the top components keep them (docs/scale.md).

@@ -2,10 +2,10 @@
 
 The estimators' ``input_pca`` hyperparameter uses :func:`fit_pca` and :func:`apply_pca`: the
 autoencoder of AE+KMeans, DEC, IDEC, SDCN and AGCN then reads the top principal components of the
-features instead of the raw columns. On
-features whose cluster signal is a small share of the variance (the planted partitions ``sbm-*``:
-~1.7% of it) an autoencoder that reconstructs every column does not find the few directions that
-carry the clusters; the top components keep them (docs/scale.md).
+features instead of the raw columns. On features whose cluster signal is a small share of the
+variance (the planted partitions ``sbm-*``: ~1.7% of it) an autoencoder that reconstructs every
+column does not find the few directions that carry the clusters; the top components keep them
+(docs/scale.md).
 
 DFCN's ``pca_dim`` (the paper's preprocessing) uses :func:`pca_reduce`, which fits and projects in
 float64 in one call, as DFCN always has (its recorded results and pretraining caches depend on it).

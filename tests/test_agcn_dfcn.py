@@ -221,6 +221,26 @@ def test_dfcn_pretraining_cached(small_graph):
     assert [i["cached"] for i in third.pretrain_info_] == [True, True, False]
 
 
+@pytest.mark.parametrize("predict_from", ["q", "kmeans"])
+def test_dfcn_q_hops_and_graph_start_read_the_smoothed_embedding(small_graph, predict_from):
+    """DFCN with ``q_hops`` h: Q (``soft_assignments_``) is the Student's t of N^h (Z~ - mean Z~)
+    against the fitted centres; the labels are its argmax (``predict_from="q"``) or KMeans on that
+    same smoothed Z~ (``"kmeans"``); ``start="graph"`` records the smoothed start's partition."""
+    from dglclust.ops import propagate_features, student_t
+    from dglclust.train import kmeans_init
+
+    est = DFCN(n_clusters=2, random_state=0, verbose=False, epochs=3, pretrain_epochs=2, n_init=2, pca_dim=4,
+               ae_dims=[8, 8, 16], igae_dims=[8, 8], latent_dim=3, q_hops=2, start="graph",
+               predict_from=predict_from).fit(small_graph)
+    z = torch.as_tensor(est.embedding_, dtype=torch.float32)
+    smooth = propagate_features(small_graph, z - z.mean(0), 2, norm="sym")
+    q = student_t(smooth, est.module_.centers.detach(), 1.0)
+    np.testing.assert_allclose(est.soft_assignments_, q.numpy(), atol=1e-5)
+    want = q.argmax(1).numpy() if predict_from == "q" else kmeans_init(smooth, 2, 2, 0)[1]
+    np.testing.assert_array_equal(est.labels_, want)
+    assert len(est.start_labels_) == small_graph.num_nodes()
+
+
 # -- quality on real data (digits, 1797 nodes) -----------------------------------------------------
 @pytest.fixture(scope="module")
 def kmeans_digits(digits):

@@ -28,6 +28,9 @@ class DFCN(BaseClusterer):
     disk. KMeans on the fused embedding Z~ initializes the centers, then the whole network is trained
     with :math:`L_{AE} + L_{IGAE} + \lambda KL` (triplet self-supervision, P from Q on Z~).
     Labels: KMeans on the final Z~ (``predict_from="kmeans"``, as DFCN evaluates) or ``argmax Q``.
+    ``start="graph"`` clusters ``start_hops`` rounds of propagation of the centred Z~ for the centres,
+    and ``q_hops`` > 0 computes Q on Z~ so smoothed (P, ``argmax Q`` and the KMeans labels then read
+    that space), as SDCN's (defaults: the paper's, off; O(q_hops E l) more per epoch).
     No ``n x n`` matrix is formed: the self-correlation softmax is attention and the adjacency
     reconstruction is exact and tiled. ``DFCN.from_config("acm")`` applies the paper's settings.
 
@@ -124,7 +127,8 @@ class DFCN(BaseClusterer):
         self.pretrain_time_ = sum(i["seconds"] for i in info)
 
         gen.manual_seed(int(seed) + 15485863)  # the same draws whether or not pretraining was cached
-        self._init_centers(module, lambda: module(graph, x, assign=False)["z"].float(), params, seed)
+        self._init_centers(module, lambda: module(graph, x, assign=False)["z"].float(), params, seed,
+                           graph=graph)
         lam = float(params["kl_weight"])
 
         def loss_fn(out, p):
@@ -142,11 +146,14 @@ class DFCN(BaseClusterer):
                 return out["q"].argmax(1).cpu().numpy().astype(np.int64)
             from ..train import kmeans_init
 
-            return kmeans_init(out["z"], self.n_clusters_, int(params["n_init"]), seed)[1]
+            z = out["z"]
+            if int(params.get("q_hops", 0)) > 0:  # the space Q reads: the smoothed Z~
+                z = self._q_space(graph, z.float(), params)
+            return kmeans_init(z, self.n_clusters_, int(params["n_init"]), seed)[1]
 
         def forward():
             with self._autocast():
-                return module(graph, x)
+                return self._with_q(module, graph, module(graph, x), params)
 
         def target_fn(out):  # P from Q on Z~ (paper, official code) or from the mean of Q, Q', Q''
             q = out["q"] if target == "z" else (out["q"] + out["q_ae"] + out["q_igae"]) / 3.0

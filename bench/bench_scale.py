@@ -94,6 +94,23 @@ def table(rows):
     return "\n".join(lines)
 
 
+def _record(jl: Path, row: dict, key_of) -> list:
+    """Add ``row`` to the jsonl (replacing a row with its key) and return all rows. The file is
+    read again under an exclusive lock just before the write, so two bench runs with the same
+    ``--out`` (e.g. two one-thread lanes) keep each other's rows."""
+    import fcntl
+
+    from dglclust.utils import atomic_write
+
+    with open(jl.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        rows = [json.loads(ln) for ln in jl.read_text().splitlines() if ln.strip()] if jl.exists() else []
+        rows = [r for r in rows if key_of(r) != key_of(row)] + [row]
+        with atomic_write(jl, "w") as fh:
+            fh.write("".join(json.dumps(r) + "\n" for r in rows))
+    return rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", default="sbm-100k")
@@ -128,12 +145,7 @@ def main(argv=None):
                            "load_before": None, "load_after": None}
                 print(json.dumps({k: row.get(k) for k in ("model", "dataset", "metrics", "wall_s",
                                                           "peak_rss_gb", "exit")}), flush=True)
-                rows = [r for r in rows if key_of(r) != key]
-                rows.append(row)
-                from dglclust.utils import atomic_write
-
-                with atomic_write(jl, "w") as fh:
-                    fh.write("".join(json.dumps(r) + "\n" for r in rows))
+                rows = _record(jl, row, key_of)
     from run_all import machine_line
 
     body = ["# Large graphs: whole fits on planted partitions", "",

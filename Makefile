@@ -17,7 +17,7 @@ demo: install
 	$(PY) -m dglclust fit --model sdcn --dataset digits
 
 test: install
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n auto --dist worksteal tests
 
 nvcc-check:
 	@if command -v nvcc >/dev/null; then for f in csrc/cuda/*.cu; do echo "nvcc -c $$f"; nvcc -std=c++17 -O2 -c $$f -o /tmp/$$(basename $$f).o || exit 1; done; else echo "nvcc not found: skipping"; fi

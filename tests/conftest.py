@@ -6,7 +6,19 @@ from pathlib import Path
 # with native bf16 and fp32 elsewhere. Tests of the choice itself clear this variable.
 os.environ["DGLCLUST_PRECISION"] = "fp32"
 
+# `make test` runs the suite in parallel (pytest-xdist, one worker per core): each worker gets its
+# share of the cores, so that the workers' torch/BLAS threads do not oversubscribe them. An
+# OMP_NUM_THREADS set by the user is kept.
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _WORKERS > 1 and "OMP_NUM_THREADS" not in os.environ:
+    _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    os.environ["OMP_NUM_THREADS"] = str(max(1, _cores // _WORKERS))
+
 import pytest
+import torch
+
+if _WORKERS > 1:
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 import dglclust  # noqa: F401  (installs the DGL shim before any test imports dgl)
 from dglclust.utils import data_dir

@@ -63,7 +63,9 @@ _loaded = {}
 
 
 def load(name, shared, **kw):
-    key = (name, tuple(sorted(kw.items())))
+    # keyed by the cache too: a worker of the parallel suite may set the module's cache up again
+    # (a new folder) and later tests read the processed graph back from the current one
+    key = (os.environ.get("DGLCLUST_CACHE"), name, tuple(sorted(kw.items())))
     if key not in _loaded:
         _loaded[key] = load_dataset(name, data_dir=shared, **kw)
     return _loaded[key]

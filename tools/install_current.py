@@ -27,6 +27,7 @@ def reason() -> str | None:
         return f"dglclust is imported from {pkg}, not from this checkout"
     try:
         import pytest  # noqa: F401  (the [test] extra)
+        import xdist  # noqa: F401  (the [test] extra; `make test` runs the suite in parallel)
         import matplotlib  # noqa: F401
         import faiss  # noqa: F401  (the [test] extra; AdaGAE's large-graph mode)
     except ImportError as exc:

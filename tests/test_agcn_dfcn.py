@@ -179,6 +179,11 @@ def test_registry_and_from_config():
     assert AGCNH.from_config("acm").params_["lr"] == pytest.approx(1e-3)
     assert AGCNH.from_config("acm").params_["variant"] == "h"
     assert AGCN.from_config("usps").params_["kl_weight"] == 1000
+    # USPS: AGCN-S keeps the official code's 1000 / 1000; AGCN-H takes the graph datasets' weights
+    # (chosen on the tuning seeds: results/experiments/agcn-h-usps-kl-weights)
+    assert AGCNS.from_config("usps").params_["gcn_kl_weight"] == 1000
+    h = AGCNH.from_config("usps").params_
+    assert (h["kl_weight"], h["gcn_kl_weight"]) == (pytest.approx(0.1), pytest.approx(0.01))
     assert DFCN.from_config("citeseer").params_["lr"] == pytest.approx(1e-4)
     assert DFCN.from_config("acm").params_["lr"] == pytest.approx(5e-5)
     assert DFCN.from_config("dblp").params_["pca_dim"] == 50

@@ -13,7 +13,7 @@ from minibatch_report import tables  # noqa: E402
 q_smooth = RESULTS / "experiments" / "agcn-h-usps-q-smooth"
 tables("agcn-h", "usps", {
     "defaults (labels: argmax of the GCN head)": sorted(q_smooth.glob("usps-defaults-*"))
-    + [RESULTS / "agcn-h" / "usps" / "start-graph-target-graph"],
+    + [RESULTS / "experiments" / "agcn-h-usps-kl-weights" / "reported-kl-1000"],
     "predict_from=q (labels: argmax Q)": sorted(HERE.glob("usps-tuning-*")) + sorted(HERE.glob("usps-reported-*")),
 })
 print("\nAll rows ran on a 2-core Intel Xeon, one thread per fit, two fits at a time; the defaults' "

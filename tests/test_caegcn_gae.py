@@ -346,8 +346,9 @@ def test_caegcn_quality_floor_on_digits(digits):
     the median NMI of seeds 0-2: one seed is not enough. Measured in fp32 on one thread (Intel Xeon,
     2026-12-07): 0.779 / 0.644 / 0.720 (the default widths: 0.802 on seed 0; 0.768 / 0.608 / 0.753
     on 2026-12-05). Narrower variants measured lower (widths 64: 0.493 on seed 0; widths 128 with 2
-    heads: 0.673 / 0.680 on seeds 0-1; half the default widths: 0.780 / 0.752 at 76 s per seed). The NMI climbs late (0.49-0.57 at epoch 50); a broken fusion or loss stays
-    near the start's level."""
+    heads: 0.673 / 0.680 on seeds 0-1; half the default widths: 0.780 / 0.752 at 76 s per seed).
+    The NMI climbs late (0.49-0.57 at epoch 50); a broken fusion or loss stays near the start's
+    level."""
     y = digits.ndata["label"].numpy()
     quarter = dict(encoder_dims=[128, 10], decoder_dims=[128, 128], cae_hidden=[128, 128, 512],
                    cae_decoder=[512, 128, 128])

@@ -28,13 +28,19 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 
+def fit_command(model, dataset, seed, sets, out):
+    """``python -m dglclust fit`` of one model, dataset and seed, quiet, writing ``out``."""
+    cmd = [sys.executable, "-m", "dglclust", "fit", "--model", model, "--dataset", dataset,
+           "--seed", str(seed), "--quiet", "--out", str(out)]
+    for s in sets:
+        cmd += ["--set", s]
+    return cmd
+
+
 def fit_once(model, dataset, seed, sets, timeout, nproc=1):
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run.json"
-        cmd = [sys.executable, "-m", "dglclust", "fit", "--model", model, "--dataset", dataset,
-               "--seed", str(seed), "--quiet", "--out", str(out)]
-        for s in sets:
-            cmd += ["--set", s]
+        cmd = fit_command(model, dataset, seed, sets, out)
         if nproc > 1:
             cmd += ["--nproc", str(nproc)]
         from run_all import cpu_name

@@ -121,6 +121,9 @@ def build_parser():
     f.add_argument("--labels", default=None, metavar="FILE",
                    help="ground truth for --features (one label per line or .npy); only used "
                         "for the metrics")
+    f.add_argument("--mmap-features", action="store_true",
+                   help="keep the features on disk, memory-mapped, instead of in memory: "
+                        "--dataset's from its processed cache, --features from a float32 .npy")
     f.add_argument("--knn", type=int, default=10,
                    help="neighbours of the kNN graph built when --features has no --edges")
     f.add_argument("--n-clusters", type=int, default=None,
@@ -154,6 +157,8 @@ def build_parser():
     r.add_argument("--dataset", "--datasets", dest="datasets", action="append", required=True,
                    help=f"dataset name(s), comma-separated, from: {datasets}")
     r.add_argument("--runs", type=int, default=10)
+    r.add_argument("--mmap-features", action="store_true",
+                   help="keep each dataset's features on disk, memory-mapped, instead of in memory")
     r.add_argument("--seed0", type=int, default=0)
     r.add_argument("--out", default="results", help="output directory (default: results/)")
     r.add_argument("--overwrite", action="store_true",
@@ -254,11 +259,24 @@ def _read_labels(path):
 def _own_graph(args):
     from dglclust.data import from_arrays
 
-    x = _read_matrix(args.features, "features")
+    if args.mmap_features:
+        from dglclust.data import open_features
+
+        if Path(args.features).suffix != ".npy":
+            raise UsageError(f"--mmap-features needs --features as a float32 .npy file, got "
+                             f"{args.features!r}; write one with dglclust.data.save_features")
+        try:
+            x = open_features(args.features)
+        except (ValueError, OSError) as exc:
+            raise UsageError(f"cannot memory-map --features {args.features!r}: {_r._msg(exc)}"
+                             ) from None
+    else:
+        x = _read_matrix(args.features, "features")
     edges = None if args.edges is None else _read_matrix(args.edges, "edges")
     labels = None if args.labels is None else _read_labels(args.labels)
     try:
-        return from_arrays(x, edges=edges, labels=labels, knn=args.knn)
+        return from_arrays(x, edges=edges, labels=labels, knn=args.knn,
+                           copy=not args.mmap_features)
     except (ValueError, TypeError) as exc:
         raise UsageError(f"cannot build a graph from --features {args.features!r}: {_r._msg(exc)}") from None
 
@@ -339,7 +357,7 @@ def cmd_fit(args, argv):
     elif args.features:
         graph = _own_graph(args)
     else:
-        graph = _r.load_graph(dataset, data_dir=args.data_dir)
+        graph = _r.load_graph(dataset, data_dir=args.data_dir, mmap_features=args.mmap_features)
     config_name = dataset if args.dataset else None
     est = _r.build_estimator(model, config_name, args.seed, device=args.device,
                              verbose=not args.quiet, overrides=overrides)
@@ -484,7 +502,8 @@ def cmd_reproduce(args, argv):
             raise UsageError(f"`reproduce` runs graph models; {m} clusters images: use "
                              f"`dglclust fit --model {m} --dataset NAME --source NAME --seed S` "
                              "per seed (see results/gfdc/run.sh)")
-    graphs = {d: _r.load_graph(d, data_dir=args.data_dir) for d in datasets}
+    graphs = {d: _r.load_graph(d, data_dir=args.data_dir, mmap_features=args.mmap_features)
+              for d in datasets}
     log = None if args.quiet else print
     results, status = [], 0
     multi = len(models) * len(datasets) > 1

@@ -73,10 +73,10 @@ def _estimator_names():
     return sorted(ESTIMATORS)
 
 
-def _load_dataset(name, data_dir=None):
+def _load_dataset(name, data_dir=None, mmap_features=False):
     from dglclust.data import load_dataset
 
-    return load_dataset(name, data_dir=data_dir)
+    return load_dataset(name, data_dir=data_dir, mmap_features=mmap_features)
 
 
 def _list_datasets():
@@ -111,10 +111,11 @@ def resolve_estimator(model):
         raise UsageError(f"unknown model {model!r} ({_msg(exc)})") from None
 
 
-def load_graph(dataset, data_dir=None):
+def load_graph(dataset, data_dir=None, mmap_features=False):
     """``load_dataset(dataset)[0]`` with user errors turned into :class:`UsageError`."""
     try:
-        ds = _load_dataset(dataset, data_dir=data_dir)
+        kw = {"mmap_features": True} if mmap_features else {}  # (tests' fakes take data_dir only)
+        ds = _load_dataset(dataset, data_dir=data_dir, **kw)
     except (KeyError, ValueError, LookupError, OSError, ImportError, RuntimeError) as exc:
         raise UsageError(f"cannot load dataset {dataset!r}: {_msg(exc)}") from None
     return ds[0]

@@ -5,6 +5,8 @@
 Every graph is symmetric (each undirected edge in both directions), deduplicated and **without
 self-loops**; the propagation op adds ``I`` once. ``list_datasets()`` describes the registered
 names; ``from_arrays`` builds a graph from your own features (kNN graph when no edges are given).
+``load_dataset(name, mmap_features=True)`` keeps the features on disk, memory-mapped
+(:mod:`dglclust.data.feature_store`: ``save_features`` / ``open_features``).
 ``planted_partition(n, k, ...)`` draws an attributed degree-corrected planted partition of any
 size (registered as ``sbm-10k`` ... ``sbm-10m``). ``load_images(name)`` returns the ``(N, C, H, W)`` image view of ``usps``, ``digits``,
 ``mnist-10k`` and ``mnist-train`` (see :mod:`dglclust.data.images`).
@@ -28,6 +30,7 @@ from ._files import (
     register_file,
 )
 from .arrays import encode_labels, from_arrays
+from .feature_store import is_memory_mapped, open_features, save_features
 from .base import ClusteringDataset
 from .registry import DATASETS, DatasetInfo, list_datasets, load_dataset, register_dataset
 
@@ -52,6 +55,9 @@ __all__ = [
     "register_dataset",
     "from_arrays",
     "encode_labels",
+    "save_features",
+    "open_features",
+    "is_memory_mapped",
     "ClusteringDataset",
     "DatasetInfo",
     "DATASETS",

@@ -61,12 +61,12 @@ class AdaGAEMatDataset(ClusteringDataset):
     version = 1
 
     def __init__(self, data_dir=None, k=ADAGAE_KNN_K, metric="heat", force_reload=False,
-                 verbose=False, transform=None):
+                 verbose=False, transform=None, mmap_features=False):
         if metric not in ("heat", "cosine", "ip"):
             raise ValueError(f"{self.name_}: metric must be 'heat', 'cosine' or 'ip', got {metric!r}")
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise ValueError(f"{self.name_}: k (kNN graph neighbours) must be a positive int, got {k!r}")
-        super().__init__(data_dir, {"k": int(k), "metric": metric}, force_reload, verbose, transform)
+        super().__init__(data_dir, {"k": int(k), "metric": metric}, force_reload, verbose, transform, mmap_features)
 
     def raw_files(self):
         return [f"adagae/{self._FILE}"]

@@ -54,7 +54,7 @@ def as_feature_matrix(features, name="features") -> torch.Tensor:
     return x32.contiguous()
 
 
-def from_arrays(features, edges=None, labels=None, knn=10, metric="heat"):
+def from_arrays(features, edges=None, labels=None, knn=10, metric="heat", copy=True):
     """Build a clustering graph from user data.
 
     Args:
@@ -68,6 +68,9 @@ def from_arrays(features, edges=None, labels=None, knn=10, metric="heat"):
             (sorted distinct values) in ``ndata["label"]``.
         knn: neighbours of the kNN graph when ``edges`` is ``None`` (must be ``< n``).
         metric: kNN similarity.
+        copy: ``False`` keeps a float32 C-order tensor as it is (no copy: e.g. memory-mapped
+            features from :func:`dglclust.data.open_features`, which the graph then shares); it
+            is still checked, block by block. Other inputs are converted (copied) either way.
 
     Returns:
         A CPU DGLGraph, symmetric, deduplicated and without self-loops (the propagation op adds
@@ -82,7 +85,11 @@ def from_arrays(features, edges=None, labels=None, knn=10, metric="heat"):
         >>> dglclust.data.from_arrays(x, edges=[[0, 1], [1, 2]]).num_edges()
         4
     """
-    x = as_feature_matrix(features)  # a copy: editing g.ndata["feat"] never changes the caller's X
+    if (not copy and isinstance(features, torch.Tensor) and features.dtype == torch.float32
+            and features.dim() == 2 and features.is_contiguous()):
+        x = check_feature_scale(check_features(features), "features")  # streamed, no copy
+    else:
+        x = as_feature_matrix(features)  # a copy: editing g.ndata["feat"] never changes the caller's X
     n = x.shape[0]
     label = encode_labels(labels, n) if labels is not None else None
     if edges is None:

@@ -12,6 +12,10 @@ later ones.
   ``ndata["feat"]`` float32 and ``ndata["label"]`` int64 0-based.
 * ``save()`` / ``load()`` use ``<cache>/processed/<name>/<name>_<hash>.{bin,json}``, where the hash
   covers the dataset name, its processing version and every option (e.g. ``k``).
+* ``mmap_features=True`` keeps the features on disk: the cache is then the graph without them
+  (``<name>_<hash>.graph.bin``) and a float32 ``<name>_<hash>.feat.npy`` that ``ndata["feat"]``
+  memory-maps (:mod:`dglclust.data.feature_store`). Either form of the cache serves both modes (a
+  ``.bin`` is split once on the first memory-mapped load; a split cache is read whole otherwise).
 """
 from __future__ import annotations
 
@@ -50,9 +54,11 @@ class ClusteringDataset(DGLDataset):
     version: int = 1
 
     def __init__(
-        self, data_dir=None, options=None, force_reload=False, verbose=False, transform=None
+        self, data_dir=None, options=None, force_reload=False, verbose=False, transform=None,
+        mmap_features=False,
     ):
         self._data_dir_arg = data_dir
+        self._mmap = bool(mmap_features)
         self.options = dict(options or {})
         self.paths: dict[str, Path] = {}
         self._g = None
@@ -137,19 +143,43 @@ class ClusteringDataset(DGLDataset):
     def _file(self, ext):
         return os.path.join(self.save_path, f"{self.name}_{self.hash}.{ext}")
 
-    def has_cache(self):
-        return os.path.exists(self._file("bin")) and os.path.exists(self._file("json"))
+    def _has_split(self):
+        return os.path.exists(self._file("graph.bin")) and os.path.exists(self._file("feat.npy"))
 
-    def save(self):
-        os.makedirs(self.save_path, exist_ok=True)
-        target = self._file("bin")
+    def has_cache(self):
+        return os.path.exists(self._file("json")) and (
+            os.path.exists(self._file("bin")) or self._has_split())
+
+    def _save_graph(self, g, target):
         tmp = f"{target}.{os.getpid()}.tmp"
         try:
-            dgl.save_graphs(tmp, [self._g])
+            dgl.save_graphs(tmp, [g])
             os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+
+    def _split(self):
+        """Write the split cache (graph without features + ``feat.npy``) and memory-map the
+        features in place of the in-memory ones."""
+        from .feature_store import open_features, save_features
+
+        g = self._g
+        feat = g.ndata.pop("feat")
+        try:
+            save_features(self._file("feat.npy"), feat)
+            self._save_graph(g, self._file("graph.bin"))
+        finally:
+            g.ndata["feat"] = feat
+        del feat
+        g.ndata["feat"] = open_features(self._file("feat.npy"), check=False)  # checked in process()
+
+    def save(self):
+        os.makedirs(self.save_path, exist_ok=True)
+        if self._mmap:
+            self._split()
+        else:
+            self._save_graph(self._g, self._file("bin"))
         info = {
             "name": self.name_,
             "version": self.version,
@@ -164,9 +194,19 @@ class ClusteringDataset(DGLDataset):
             info = json.load(fh)
         if info.get("version") != self.version or info.get("name") != self.name_:
             raise ValueError("stale cache")  # DGLDataset then re-processes
+        self._num_classes = int(info["num_classes"])
+        if self._has_split() and (self._mmap or not os.path.exists(self._file("bin"))):
+            from .feature_store import open_features
+
+            graphs, _ = dgl.load_graphs(self._file("graph.bin"))
+            feat = open_features(self._file("feat.npy"), check=False)
+            graphs[0].ndata["feat"] = feat if self._mmap else feat.clone()
+            self._g = graphs[0]
+            return
         graphs, _ = dgl.load_graphs(self._file("bin"))
         self._g = graphs[0]
-        self._num_classes = int(info["num_classes"])
+        if self._mmap:  # first memory-mapped load of a whole-graph cache
+            self._split()
 
     # ---- access -----------------------------------------------------------------------------
     @property

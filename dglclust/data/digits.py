@@ -38,11 +38,11 @@ class Digits(ClusteringDataset):
     version = 1
 
     def __init__(self, data_dir=None, k=DIGITS_K, metric="heat", force_reload=False, verbose=False,
-                 transform=None):
+                 transform=None, mmap_features=False):
         if metric not in ("heat", "cosine", "ip"):
             raise ValueError(f"digits: metric must be 'heat', 'cosine' or 'ip', got {metric!r}")
         options = {"k": int(k), "metric": metric}
-        super().__init__(data_dir, options, force_reload, verbose, transform)
+        super().__init__(data_dir, options, force_reload, verbose, transform, mmap_features)
 
     def build(self, paths):
         import numpy as np

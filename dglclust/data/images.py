@@ -95,7 +95,7 @@ class _MNISTBase(ClusteringDataset):
     version = 1
 
     def __init__(self, data_dir=None, graph="none", k=3, metric="heat", force_reload=False,
-                 verbose=False, transform=None):
+                 verbose=False, transform=None, mmap_features=False):
         if graph not in ("none", "knn"):
             raise ValueError(f"{self.name_}: graph must be 'none' (no edges) or 'knn', got {graph!r}")
         options = {"graph": graph}
@@ -106,7 +106,7 @@ class _MNISTBase(ClusteringDataset):
             if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
                 raise ValueError(f"{self.name_}: k must be a positive int, got {k!r}")
             options.update(k=int(k), metric=metric)
-        super().__init__(data_dir, options, force_reload, verbose, transform)
+        super().__init__(data_dir, options, force_reload, verbose, transform, mmap_features)
 
     def raw_files(self):
         return [self._IMAGES, self._LABELS]

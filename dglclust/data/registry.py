@@ -61,7 +61,7 @@ def register_dataset(name, *, nodes=None, features=None, classes=None, source=""
     return deco
 
 
-def load_dataset(name, data_dir=None, **kw):
+def load_dataset(name, data_dir=None, mmap_features=False, **kw):
     """Load a registered dataset by name.
 
     Args:
@@ -70,6 +70,9 @@ def load_dataset(name, data_dir=None, **kw):
         data_dir: directory holding the raw files (layout of ``shared/datasets``); default
             ``$DGLCLUST_DATA`` or ``../shared/datasets``. Missing files are downloaded into the
             cache unless ``DGLCLUST_OFFLINE=1``.
+        mmap_features: keep the features on disk: ``ndata["feat"]`` memory-maps a float32 ``.npy``
+            in the processed cache (:mod:`dglclust.data.feature_store`) instead of holding them in
+            memory; for graphs whose features do not fit, or for several processes sharing them.
         **kw: dataset options (e.g. ``k=3`` for ``usps``), ``force_reload``, ``verbose``.
 
     Returns:
@@ -89,7 +92,15 @@ def load_dataset(name, data_dir=None, **kw):
             f"Unknown dataset {name!r}. Available datasets: {', '.join(sorted(DATASETS))}. "
             "For your own data use dglclust.data.from_arrays(features, edges=None, labels=None)."
         )
-    return DATASETS[key].factory(data_dir=data_dir, **kw)
+    factory = DATASETS[key].factory
+    if mmap_features:
+        from .base import ClusteringDataset
+
+        if not (isinstance(factory, type) and issubclass(factory, ClusteringDataset)):
+            raise ValueError(f"dataset {name!r} cannot memory-map its features (it is not a "
+                             "dglclust.data.ClusteringDataset); load it with mmap_features=False")
+        kw["mmap_features"] = True
+    return factory(data_dir=data_dir, **kw)
 
 
 def list_datasets() -> list[dict]:

@@ -45,8 +45,9 @@ class ACM(ClusteringDataset):
     _LABEL = "sdcn/data/acm_label.txt"
     _GRAPH = "sdcn/graph/acm_graph.txt"
 
-    def __init__(self, data_dir=None, force_reload=False, verbose=False, transform=None):
-        super().__init__(data_dir, {}, force_reload, verbose, transform)
+    def __init__(self, data_dir=None, force_reload=False, verbose=False, transform=None,
+                 mmap_features=False):
+        super().__init__(data_dir, {}, force_reload, verbose, transform, mmap_features)
 
     def raw_files(self):
         return [self._FEAT, self._LABEL, self._GRAPH]
@@ -86,8 +87,9 @@ class DBLPMAGNN(ClusteringDataset):
     version = 1
     _DIR = "dblp_magnn/original/"
 
-    def __init__(self, data_dir=None, force_reload=False, verbose=False, transform=None):
-        super().__init__(data_dir, {}, force_reload, verbose, transform)
+    def __init__(self, data_dir=None, force_reload=False, verbose=False, transform=None,
+                 mmap_features=False):
+        super().__init__(data_dir, {}, force_reload, verbose, transform, mmap_features)
 
     def raw_files(self):
         names = ("features_0.npz", "labels.npy", "adjM.npz", "node_types.npy")
@@ -139,8 +141,9 @@ class DBLP(ClusteringDataset):
     version = 2
     _ZIP = "dcrn/dblp.zip"
 
-    def __init__(self, data_dir=None, force_reload=False, verbose=False, transform=None):
-        super().__init__(data_dir, {}, force_reload, verbose, transform)
+    def __init__(self, data_dir=None, force_reload=False, verbose=False, transform=None,
+                 mmap_features=False):
+        super().__init__(data_dir, {}, force_reload, verbose, transform, mmap_features)
 
     def raw_files(self):
         return [self._ZIP]
@@ -216,8 +219,9 @@ class CiteSeer(ClusteringDataset):
     _DIR = "dgl/citeseer_d6836239/"
     _SUFFIXES = ("x", "y", "tx", "ty", "allx", "ally", "graph", "test.index")
 
-    def __init__(self, data_dir=None, force_reload=False, verbose=False, transform=None):
-        super().__init__(data_dir, {}, force_reload, verbose, transform)
+    def __init__(self, data_dir=None, force_reload=False, verbose=False, transform=None,
+                 mmap_features=False):
+        super().__init__(data_dir, {}, force_reload, verbose, transform, mmap_features)
 
     def raw_files(self):
         return [f"{self._DIR}ind.citeseer.{s}" for s in self._SUFFIXES]
@@ -262,7 +266,7 @@ class USPS(ClusteringDataset):
     _LABEL = "sdcn/data/usps_label.txt"
 
     def __init__(self, data_dir=None, k=3, graph="sdcn", metric="heat", force_reload=False,
-                 verbose=False, transform=None):
+                 verbose=False, transform=None, mmap_features=False):
         if graph not in ("sdcn", "knn"):
             raise ValueError(
                 "usps: graph must be 'sdcn' (SDCN's kNN files) or 'knn' (build our own), "
@@ -278,7 +282,7 @@ class USPS(ClusteringDataset):
             if metric not in ("heat", "cosine", "ip"):
                 raise ValueError(f"usps: metric must be 'heat', 'cosine' or 'ip', got {metric!r}")
             options["metric"] = metric
-        super().__init__(data_dir, options, force_reload, verbose, transform)
+        super().__init__(data_dir, options, force_reload, verbose, transform, mmap_features)
 
     def raw_files(self):
         files = [self._FEAT, self._LABEL]

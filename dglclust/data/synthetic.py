@@ -163,7 +163,8 @@ class PlantedPartition(ClusteringDataset):
     version = 1
     _n = 0
 
-    def __init__(self, data_dir=None, force_reload=False, verbose=False, transform=None, **options):
+    def __init__(self, data_dir=None, force_reload=False, verbose=False, transform=None,
+                 mmap_features=False, **options):
         unknown = sorted(set(options) - set(SBM_DEFAULTS))
         if unknown:
             raise TypeError(f"{self.name_}: unknown option(s) {unknown}; valid ones: "
@@ -171,7 +172,7 @@ class PlantedPartition(ClusteringDataset):
         opts = {**SBM_DEFAULTS, **options, "n": self._n}
         _check(opts["n"], opts["k"], opts["avg_degree"], opts["d"], opts["mixing"],
                opts["feature_snr"], opts["degree_exponent"], opts["max_degree_ratio"])
-        super().__init__(data_dir, opts, force_reload, verbose, transform)
+        super().__init__(data_dir, opts, force_reload, verbose, transform, mmap_features)
 
     def build(self, paths):
         o = dict(self.options)

@@ -64,9 +64,8 @@ def check_features(features, name="features") -> torch.Tensor:
         raise ValueError(f"{name} must be real-valued, got dtype {x.dtype}")
     if x.dtype != torch.float64:
         x = x.to(torch.float32)
-    finite = torch.isfinite(x)
-    if not bool(finite.all()):
-        bad = (~finite).any(dim=1).nonzero().flatten()
+    bad, _ = _scan_rows(x)
+    if bad.numel():
         raise ValueError(
             f"{name} contain NaN or inf in {bad.numel()} of {x.shape[0]} rows "
             f"(first bad rows: {bad[:5].tolist()}); impute or drop those rows before clustering"
@@ -76,17 +75,39 @@ def check_features(features, name="features") -> torch.Tensor:
 
 #: largest |feature| accepted: squares and sums of squares of larger values overflow float32
 MAX_FEATURE_ABS = 1e15
+#: values per block read by :func:`check_feature_scale` (2**22 float32 values = 16 MiB)
+_CHECK_BLOCK_ELEMENTS = 1 << 22
+
+
+def _scan_rows(x: torch.Tensor) -> tuple:
+    """``(ids of the rows holding NaN/inf, largest |value| of the other rows)``, reading ``x`` in
+    blocks of rows (``_CHECK_BLOCK_ELEMENTS`` values): no temporary of the matrix's size, so a
+    memory-mapped matrix is streamed, not copied."""
+    bad_rows, peak = [], 0.0
+    if x.numel():
+        step = max(1, _CHECK_BLOCK_ELEMENTS // max(1, x.shape[1]))
+        for start in range(0, x.shape[0], step):
+            block = x[start:start + step]
+            if block.is_floating_point():
+                finite = torch.isfinite(block).all(dim=1)
+                if not bool(finite.all()):
+                    bad_rows.append(torch.nonzero(~finite).flatten() + start)
+                    block = block[finite]
+            if block.numel():
+                peak = max(peak, float(block.abs().max()))
+    bad = torch.cat(bad_rows) if bad_rows else torch.zeros(0, dtype=torch.int64)
+    return bad, peak
 
 
 def check_feature_scale(x: torch.Tensor, what="node features") -> torch.Tensor:
     """``x`` as float32, or ``ValueError`` when it holds NaN/inf (also after the cast to float32)
-    or values beyond :data:`MAX_FEATURE_ABS`, whose products overflow float32 in every model."""
-    bad_src = ~torch.isfinite(x).all(dim=1) if x.is_floating_point() else None
-    if bad_src is not None and bool(bad_src.any()):
-        rows = torch.nonzero(bad_src).flatten()[:5].tolist()
-        raise ValueError(f"{what} contain NaN or inf in {int(bad_src.sum())} rows (first: {rows}); "
-                         "impute or drop them before clustering")
-    peak = float(x.abs().max()) if x.numel() else 0.0
+    or values beyond :data:`MAX_FEATURE_ABS`, whose products overflow float32 in every model.
+    Read in blocks of rows: float32 features (e.g. memory-mapped ones,
+    :func:`dglclust.data.open_features`) come back as they are, neither copied nor held whole."""
+    bad, peak = _scan_rows(x)
+    if bad.numel():
+        raise ValueError(f"{what} contain NaN or inf in {bad.numel()} rows (first: "
+                         f"{bad[:5].tolist()}); impute or drop them before clustering")
     if peak > MAX_FEATURE_ABS:  # also every value the float32 cast would turn into inf
         raise ValueError(f"{what} reach {peak:.3g} in absolute value; values beyond "
                          f"{MAX_FEATURE_ABS:.0e} overflow float32 (max 3.4e38) in the models' "

@@ -21,6 +21,12 @@ __all__ = ["pretrain_autoencoder", "fingerprint"]
 _VERSION = 1
 
 
+def _bytes_view(arr: np.ndarray) -> memoryview:
+    """The bytes of a C-contiguous array without copying them (the same bytes as ``tobytes()``:
+    a memory-mapped matrix is hashed as it streams, not duplicated in memory)."""
+    return memoryview(arr.reshape(-1)).cast("B")
+
+
 def fingerprint(*parts) -> str:
     """sha256 over tensors/arrays (by bytes) and JSON-able objects."""
     h = hashlib.sha256()
@@ -28,10 +34,10 @@ def fingerprint(*parts) -> str:
         if isinstance(p, torch.Tensor):
             t = p.detach().to("cpu").contiguous()
             h.update(str((tuple(t.shape), str(t.dtype))).encode())
-            h.update(t.numpy().tobytes() if t.dtype != torch.bfloat16 else t.float().numpy().tobytes())
+            h.update(_bytes_view(t.numpy() if t.dtype != torch.bfloat16 else t.float().numpy()))
         elif isinstance(p, np.ndarray):
             h.update(str((p.shape, str(p.dtype))).encode())
-            h.update(np.ascontiguousarray(p).tobytes())
+            h.update(_bytes_view(np.ascontiguousarray(p)))
         else:
             h.update(json.dumps(p, sort_keys=True, default=str).encode())
     return h.hexdigest()

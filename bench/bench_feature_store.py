@@ -1,0 +1,157 @@
+"""Memory-mapped features (``fit --mmap-features``) against features in memory: the process's
+anonymous and file-backed memory, and whether a fit completes under a memory limit.
+
+Each fit runs as a user would run it, ``python -m dglclust fit --model M --dataset D --seed S
+--quiet [--mmap-features] [--set ...]``, in its own process; this script samples that process's
+``/proc/<pid>/status`` every 50 ms and keeps the peaks of ``RssAnon`` (memory only the process
+holds: heap, tensors, features read into memory), ``RssFile`` (file pages mapped into it: the
+memory-mapped features, shared libraries; the kernel can drop them under pressure and read them
+again) and ``VmRSS`` (their sum), plus the kernel's own ``VmHWM``. The two modes alternate
+(memory, mmap, memory, mmap ...) so that both see the same machine.
+
+``--limit-gb L`` runs each fit inside a cgroup-v1 memory cgroup limited to L GB (page cache
+counted and reclaimable; no swap on the test machine): a fit whose anonymous memory needs more
+than L is killed by the kernel (exit -9), recorded as ``"oom-killed"``.
+
+    python bench/bench_feature_store.py --dataset sbm-1m --model dec --set epochs=5 \\
+        --repeats 1 --out bench/results_feature_store.md
+    python bench/bench_feature_store.py --dataset sbm-1m --model dec --set epochs=5 \\
+        --limit-gb 2.2 --out bench/results_feature_store.md
+
+Each fit is appended as a JSON line to ``<out>.jsonl``; the table in ``<out>`` is rebuilt from
+all lines.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+CGROUP = Path("/sys/fs/cgroup/memory")
+FIELDS = ("VmRSS", "RssAnon", "RssFile", "VmHWM")
+
+
+def _status_kb(pid):
+    out = {}
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                key, _, rest = line.partition(":")
+                if key in FIELDS:
+                    out[key] = int(rest.split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    return out
+
+
+def fit_once(model, dataset, seed, sets, mmap, limit_gb=None, timeout=3600):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run.json"
+        from bench_scale import fit_command
+
+        cmd = fit_command(model, dataset, seed, sets, out)
+        if mmap:
+            cmd.append("--mmap-features")
+        group = None
+        argv = cmd
+        if limit_gb:
+            group = CGROUP / f"dglclust-bench-{os.getpid()}"
+            group.mkdir()
+            (group / "memory.limit_in_bytes").write_text(str(int(limit_gb * 2**30)))
+            # the shell joins the cgroup, then becomes the fit: every allocation is counted
+            argv = ["sh", "-c", f'echo $$ > {group}/cgroup.procs && exec "$@"', "sh", *cmd]
+        from run_all import cpu_name
+
+        la0 = os.getloadavg()[0]
+        peak = {k: 0 for k in FIELDS}
+        t0 = time.time()
+        with subprocess.Popen(argv, cwd=ROOT, text=True, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, start_new_session=True) as child:
+            while child.poll() is None:
+                for k, v in _status_kb(child.pid).items():
+                    peak[k] = max(peak[k], v)
+                if time.time() - t0 > timeout:
+                    os.killpg(child.pid, 9)
+                    break
+                time.sleep(0.05)
+            stdout, stderr = child.communicate()
+        wall = time.time() - t0
+        row = {"model": model, "dataset": dataset, "seed": seed, "sets": sets,
+               "features": "mmap" if mmap else "memory", "limit_gb": limit_gb,
+               "machine": cpu_name(),
+               "command": "python -m dglclust " + " ".join(shlex.quote(c) for c in cmd[3:]),
+               "wall_s": round(wall, 1), "load_before": round(la0, 2),
+               "load_after": round(os.getloadavg()[0], 2),
+               **{f"peak_{k}_gb": round(v / 2**20, 2) for k, v in peak.items()}}
+        if group is not None:
+            row["cgroup_max_usage_gb"] = round(
+                int((group / "memory.max_usage_in_bytes").read_text()) / 2**30, 2)
+            group.rmdir()
+        if child.returncode == 0 and out.is_file():
+            rec = json.loads(out.read_text())
+            row.update(exit="ok", pretrained_from_cache=rec.get("pretrained_from_cache"),
+                       fit_s=rec.get("fit_time_s"),
+                       **{m: rec["metrics"].get(m) for m in ("acc", "nmi", "ari")})  # percent
+        elif child.returncode in (-9, 137):
+            row.update(exit="oom-killed" if limit_gb else "killed")
+        else:
+            row.update(exit=f"rc {child.returncode}", stderr=stderr[-2000:])
+        return row
+
+
+def table(rows):
+    lines = ["| dataset | model | features | memory limit | exit | ACC | AE | wall (s) | peak RssAnon "
+             "(GB) | peak RssFile (GB) | peak VmRSS (GB) | VmHWM (GB) | load before |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        acc = f"{r['acc']:.2f}" if r.get("acc") is not None else "-"
+        ae = {True: "cached", False: "trained"}.get(r.get("pretrained_from_cache"), "-")
+        lim = f"{r['limit_gb']} GB" if r.get("limit_gb") else "none"
+        lines.append(f"| {r['dataset']} | {r['model']} {' '.join(r['sets'])} | {r['features']} | "
+                     f"{lim} | {r['exit']} | {acc} | {ae} | {r['wall_s']:.0f} | {r['peak_RssAnon_gb']} | "
+                     f"{r['peak_RssFile_gb']} | {r['peak_VmRSS_gb']} | {r['peak_VmHWM_gb']} | "
+                     f"{r['load_before']} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dataset", default="sbm-1m")
+    ap.add_argument("--model", default="dec")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--set", dest="sets", action="append", default=[])
+    ap.add_argument("--repeats", type=int, default=1, help="pairs (memory, mmap) to run")
+    ap.add_argument("--limit-gb", type=float, default=None)
+    ap.add_argument("--out", default="bench/results_feature_store.md")
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    jsonl = out.with_suffix(".jsonl")
+    # the memory-mapped cache is split from the whole-graph one on its first use: not measured
+    subprocess.run([sys.executable, "-c", "from dglclust.data import load_dataset; "
+                    f"load_dataset({args.dataset!r}, mmap_features=True)"], cwd=ROOT, check=True)
+    for _ in range(args.repeats):
+        for mmap in (False, True):
+            row = fit_once(args.model, args.dataset, args.seed, args.sets, mmap, args.limit_gb)
+            print(json.dumps(row), flush=True)
+            with open(jsonl, "a") as fh:
+                fh.write(json.dumps(row) + "\n")
+    rows = [json.loads(ln) for ln in jsonl.read_text().splitlines() if ln.strip()]
+    from dglclust.utils import atomic_write
+
+    with atomic_write(out, "w") as fh:
+        fh.write("# Memory-mapped features against features in memory\n\n"
+                 "Written by `bench/bench_feature_store.py` (its docstring has the commands); one "
+                 "row per fit, in the order run.\n\n" + table(rows) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Node features on disk: a float32 ``.npy`` file memory-mapped instead of read into memory.
+
+At 10^8 nodes the features alone (128 float32 columns) are 51 GB; memory-mapped, the operating
+system reads the rows a fit touches (the node batches, the chunked full passes) into its page
+cache and drops them again under memory pressure, so they never count against the process's own
+(anonymous) memory, and several processes (``fit --nproc N``) share one copy.
+
+* :func:`save_features` writes an ``(n, d)`` matrix as float32 ``.npy`` in blocks of rows, to a
+  temporary file renamed at the end (never a half-written file).
+* :func:`open_features` maps such a file copy-on-write (``np.load(..., mmap_mode="c")``): the
+  tensor reads from the file; an in-place edit changes the process's private copy of the touched
+  pages, never the file. Its values are checked (NaN/inf, scale) block by block.
+* ``load_dataset(name, mmap_features=True)`` and ``dglclust fit --mmap-features`` use them.
+
+Every model reads its features through ``x[rows]`` gathers and row-chunked passes; none copies the
+matrix whole (the input check streams it too), except where a model's own input transform does
+(``input_pca`` projects onto a few columns: an ``n x k`` matrix, not ``n x d``).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+__all__ = ["save_features", "open_features", "is_memory_mapped"]
+
+#: rows written per block by :func:`save_features` (x 128 float32 columns = 32 MiB)
+_WRITE_ROWS = 1 << 16
+
+
+def save_features(path, x, *, block_rows: int = _WRITE_ROWS) -> Path:
+    """Write ``x`` (an ``(n, d)`` array or tensor, any real dtype; a memory-mapped source is
+    streamed) to ``path`` as a float32 C-order ``.npy`` file, block by block, through a temporary
+    file in the same folder that is renamed at the end. Returns the path."""
+    path = Path(path)
+    if path.suffix != ".npy":
+        raise ValueError(f"feature files are .npy files; got {str(path)!r}")
+    shape = tuple(x.shape)
+    if len(shape) != 2 or shape[0] == 0 or shape[1] == 0:
+        raise ValueError(f"features must be a non-empty 2-D (nodes x features) matrix, got shape "
+                         f"{shape}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
+        for start in range(0, shape[0], block_rows):
+            block = x[start:start + block_rows]
+            if isinstance(block, torch.Tensor):
+                block = block.detach().cpu().numpy()
+            out[start:start + block_rows] = block
+        out.flush()
+        del out
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def open_features(path, *, check: bool = True) -> torch.Tensor:
+    """The ``(n, d)`` float32 matrix of the ``.npy`` file ``path``, memory-mapped copy-on-write
+    (nothing is read until used; edits stay in this process). ``check`` streams the file once to
+    reject NaN/inf and values the models cannot take, as for in-memory features.
+
+    Raises ``ValueError`` for a file that is not a 2-D float32 C-order ``.npy`` matrix, with the
+    conversion to run (:func:`save_features` writes one from any array)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"feature file {str(path)!r} does not exist")
+    try:
+        arr = np.load(path, mmap_mode="c", allow_pickle=False)
+    except ValueError as exc:
+        raise ValueError(f"{str(path)!r} is not a .npy matrix that can be memory-mapped ({exc})"
+                         ) from None
+    fix = ("write it with dglclust.data.save_features(path, np.load(old_path, mmap_mode='r')), "
+           "which converts in blocks")
+    if not isinstance(arr, np.memmap) or arr.ndim != 2 or 0 in arr.shape:
+        raise ValueError(f"{str(path)!r} must hold a non-empty 2-D matrix (nodes x features) to be "
+                         f"memory-mapped, got shape {getattr(arr, 'shape', None)}")
+    if arr.dtype != np.float32 or not arr.flags.c_contiguous:
+        order = "C" if arr.flags.c_contiguous else "Fortran"
+        raise ValueError(f"{str(path)!r} holds {arr.dtype} ({order}-order); memory-mapped "
+                         "features must be float32 in C order (the models' dtype, read without a "
+                         f"copy): {fix}")
+    x = torch.from_numpy(arr)
+    if check:
+        from ..graph.build import check_feature_scale
+
+        check_feature_scale(x, f"features in {str(path)!r}")
+    return x
+
+
+def is_memory_mapped(x: torch.Tensor) -> bool:
+    """Whether the CPU tensor ``x`` reads its values from a file mapping (not from process
+    memory); Linux only (``/proc/self/maps``), ``False`` elsewhere."""
+    if not isinstance(x, torch.Tensor) or x.device.type != "cpu" or x.numel() == 0:
+        return False
+    ptr = x.data_ptr()
+    try:
+        with open("/proc/self/maps") as fh:
+            for line in fh:
+                parts = line.split(maxsplit=5)
+                lo, hi = (int(v, 16) for v in parts[0].split("-"))
+                if lo <= ptr < hi:
+                    return len(parts) == 6 and parts[5].strip().startswith("/")
+    except OSError:
+        return False
+    return False

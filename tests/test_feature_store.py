@@ -1,0 +1,170 @@
+"""Memory-mapped node features (dglclust.data.feature_store): the file round trip, the dataset
+cache in both forms, a fit that reads the features from the file without copying them, the
+block-wise input check, and the errors for files that cannot be mapped."""
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from dglclust import cli
+from dglclust.cluster import DEC, KMeansPropagated
+from dglclust.cluster.base import check_graph
+from dglclust.data import (
+    from_arrays,
+    is_memory_mapped,
+    load_dataset,
+    open_features,
+    save_features,
+)
+from dglclust.graph import build
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("DGLCLUST_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("DGLCLUST_OFFLINE", "1")
+
+
+def test_save_open_round_trip_is_mapped_and_copy_on_write(tmp_path):
+    x = torch.randn(1000, 7, dtype=torch.float64)
+    path = save_features(tmp_path / "x.npy", x, block_rows=96)  # several blocks, a partial last
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.npy"]  # no temporary left
+    m = open_features(path)
+    assert m.dtype == torch.float32 and m.shape == (1000, 7)
+    assert torch.equal(m, x.float())
+    assert is_memory_mapped(m) and not is_memory_mapped(x.float())
+    m[0, 0] = 123.0  # copy-on-write: the file keeps its value
+    assert float(open_features(path)[0, 0]) == float(x[0, 0].float())
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: np.save(p, np.zeros((4, 3))), "holds float64 (C-order); memory-mapped features must "
+                                             "be float32 in C order"),
+    (lambda p: np.save(p, np.asfortranarray(np.zeros((4, 3), np.float32))), "(Fortran-order)"),
+    (lambda p: np.save(p, np.zeros(5, np.float32)), "must hold a non-empty 2-D matrix"),
+    (lambda p: np.save(p, np.array([[1.0, np.nan], [0.0, 1.0]], np.float32)),
+     "contain NaN or inf in 1 rows (first: [0])"),
+    (lambda p: p.write_text("1,2\n3,4\n"), "is not a .npy matrix that can be memory-mapped"),
+])
+def test_open_features_rejects_what_cannot_be_mapped(tmp_path, make, message):
+    path = tmp_path / "bad.npy"
+    make(path)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        open_features(path)
+
+
+def test_open_and_save_bad_paths(tmp_path):
+    with pytest.raises(FileNotFoundError, match="feature file .*nope.npy' does not exist"):
+        open_features(tmp_path / "nope.npy")
+    with pytest.raises(ValueError, match=r"feature files are .npy files; got '.*x.csv'"):
+        save_features(tmp_path / "x.csv", np.zeros((2, 2)))
+    with pytest.raises(ValueError, match=re.escape("non-empty 2-D (nodes x features) matrix, got "
+                                                   "shape (0, 3)")):
+        save_features(tmp_path / "x.npy", np.zeros((0, 3)))
+    assert not list(tmp_path.iterdir())
+
+
+def test_block_wise_check_finds_bad_rows_across_blocks(monkeypatch):
+    monkeypatch.setattr(build, "_CHECK_BLOCK_ELEMENTS", 8)  # 2 rows of 4 per block
+    x = torch.zeros(11, 4)
+    x[3, 1] = float("nan")
+    x[8, 0] = float("inf")
+    x[10, 2] = 7.0
+    with pytest.raises(ValueError, match=re.escape("node features contain NaN or inf in 2 rows "
+                                                   "(first: [3, 8])")):
+        build.check_feature_scale(x)
+    x[3, 1] = x[8, 0] = 0.0
+    x[9, 3] = -2e15  # beyond MAX_FEATURE_ABS, in the next-to-last block
+    with pytest.raises(ValueError, match=re.escape("reach 2e+15 in absolute value")):
+        build.check_feature_scale(x)
+    x[9, 3] = 1.0
+    assert build.check_feature_scale(x).data_ptr() == x.data_ptr()  # float32: no copy
+    with pytest.raises(ValueError, match=re.escape("contain NaN or inf in 1 of 11 rows (first bad "
+                                                   "rows: [5])")):
+        x[5, 0] = float("nan")
+        build.check_features(x)
+
+
+def test_dataset_cache_serves_both_forms(tmp_path):
+    whole = load_dataset("digits")[0]  # writes the whole-graph cache
+    mapped = load_dataset("digits", mmap_features=True)[0]  # splits it once
+    folder = tmp_path / "cache" / "processed" / "digits"
+    names = sorted(p.suffix if p.name.count(".") == 1 else p.name.split(".", 1)[1]
+                   for p in folder.iterdir())
+    assert names == [".bin", ".json", "feat.npy", "graph.bin"]
+    assert is_memory_mapped(mapped.ndata["feat"]) and not is_memory_mapped(whole.ndata["feat"])
+    assert torch.equal(mapped.ndata["feat"], whole.ndata["feat"])
+    assert torch.equal(mapped.ndata["label"], whole.ndata["label"])
+    assert [torch.equal(a, b) for a, b in zip(mapped.edges(), whole.edges())] == [True, True]
+    next(folder.glob("*[0-9a-f].bin")).unlink()  # only the split form left: the whole-graph
+    again = load_dataset("digits")[0]  # load reads it into memory, without generating it again
+    assert not is_memory_mapped(again.ndata["feat"])
+    assert torch.equal(again.ndata["feat"], whole.ndata["feat"])
+    assert not list(folder.glob("*[0-9a-f].bin"))
+
+
+def test_generated_dataset_is_written_split_when_mapped(tmp_path):
+    g = load_dataset("sbm-10k", mmap_features=True)[0]
+    folder = tmp_path / "cache" / "processed" / "sbm-10k"
+    assert sorted(p.name.split(".", 1)[1] for p in folder.iterdir()) == ["feat.npy", "graph.bin",
+                                                                          "json"]
+    assert is_memory_mapped(g.ndata["feat"]) and g.ndata["feat"].shape == (10_000, 128)
+
+
+def test_dataset_that_cannot_map():
+    with pytest.raises(ValueError, match=re.escape("dataset 'citeseer-dgl' cannot memory-map its "
+                                                   "features")):
+        load_dataset("citeseer-dgl", mmap_features=True)
+
+
+def test_fit_on_mapped_features_reads_them_in_place(tmp_path, monkeypatch):
+    """The same labels as from memory (each fit pretrains its own AE), and the estimator's input
+    is the mapped tensor itself."""
+    whole = load_dataset("digits")[0]
+    mapped = load_dataset("digits", mmap_features=True)[0]
+    x, _ = check_graph(mapped)
+    assert x.data_ptr() == mapped.ndata["feat"].data_ptr() and is_memory_mapped(x)
+    kw = dict(n_clusters=10, random_state=0, verbose=False, pretrain_epochs=20,
+              pretrain_restarts=1, epochs=3)
+    a = DEC(**kw).fit(whole)
+    monkeypatch.setenv("DGLCLUST_CACHE", str(tmp_path / "second"))  # no cached AE for the second
+    b = DEC(**kw).fit(mapped)
+    assert not a.pretrain_cached_ and not b.pretrain_cached_
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    assert np.array_equal(KMeansPropagated(n_clusters=10, random_state=0).fit(mapped).labels_,
+                          KMeansPropagated(n_clusters=10, random_state=0).fit(whole).labels_)
+
+
+def test_from_arrays_copy_false_keeps_a_mapped_matrix(tmp_path):
+    x = np.random.default_rng(0).normal(size=(60, 5))
+    m = open_features(save_features(tmp_path / "x.npy", x))
+    kept = from_arrays(m, knn=4, copy=False)
+    assert kept.ndata["feat"].data_ptr() == m.data_ptr()
+    copied = from_arrays(m, knn=4)
+    assert copied.ndata["feat"].data_ptr() != m.data_ptr() and not is_memory_mapped(
+        copied.ndata["feat"])
+    assert torch.equal(kept.ndata["feat"], copied.ndata["feat"])
+    # anything else is converted (copied) even with copy=False
+    assert from_arrays(x, knn=4, copy=False).ndata["feat"].dtype == torch.float32
+
+
+def test_cli_mmap_features(tmp_path, capsys):
+    g = load_dataset("digits")[0]
+    save_features(tmp_path / "x.npy", g.ndata["feat"])
+    np.save(tmp_path / "y.npy", g.ndata["label"].numpy())
+    out = tmp_path / "run.json"
+    rc = cli.main(["fit", "--model", "kmeans", "--features", str(tmp_path / "x.npy"), "--labels",
+                   str(tmp_path / "y.npy"), "--mmap-features", "--quiet", "--out", str(out)])
+    assert rc == 0 and out.is_file()
+    np.savetxt(tmp_path / "x.csv", g.ndata["feat"].numpy()[:20], delimiter=",")
+    np.save(tmp_path / "x64.npy", g.ndata["feat"].double().numpy())
+    capsys.readouterr()
+    for name, message in [
+        ("x.csv", "--mmap-features needs --features as a float32 .npy file, got"),
+        ("x64.npy", "cannot memory-map --features"),
+    ]:
+        rc = cli.main(["fit", "--model", "kmeans", "--features", str(tmp_path / name),
+                       "--mmap-features", "--quiet"])
+        err = capsys.readouterr().err
+        assert rc == 2 and message in err and "Traceback" not in err

@@ -3,7 +3,8 @@
 At 10^8 nodes the features alone (128 float32 columns) are 51 GB; memory-mapped, the operating
 system reads the rows a fit touches (the node batches, the chunked full passes) into its page
 cache and drops them again under memory pressure, so they never count against the process's own
-(anonymous) memory, and several processes (``fit --nproc N``) share one copy.
+(anonymous) memory; processes that map the same file (``fit --nproc N``) read the same cached
+pages (not measured).
 
 * :func:`save_features` writes an ``(n, d)`` matrix as float32 ``.npy`` in blocks of rows, to a
   temporary file renamed at the end (never a half-written file).

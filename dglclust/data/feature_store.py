@@ -13,9 +13,10 @@ pages (not measured).
   pages, never the file. Its values are checked (NaN/inf, scale) block by block.
 * ``load_dataset(name, mmap_features=True)`` and ``dglclust fit --mmap-features`` use them.
 
-Every model reads its features through ``x[rows]`` gathers and row-chunked passes; none copies the
-matrix whole (the input check streams it too), except where a model's own input transform does
-(``input_pca`` projects onto a few columns: an ``n x k`` matrix, not ``n x d``).
+The input check and the pretraining cache key stream the matrix. Every graph model gets the same
+labels from mapped features as from features in memory (``tools/check_mmap_labels.py``); the
+saving is measured for DEC at 1M nodes (docs/scale.md). Not streamed: the PCA preprocessing
+(``input_pca``, DFCN's ``pca_dim``), whose scikit-learn fit copies the matrix while it runs.
 """
 from __future__ import annotations
 

@@ -168,3 +168,22 @@ def test_cli_mmap_features(tmp_path, capsys):
                        "--mmap-features", "--quiet"])
         err = capsys.readouterr().err
         assert rc == 2 and message in err and "Traceback" not in err
+
+
+def test_reproduce_mmap_features(tmp_path, monkeypatch, capsys):
+    """`reproduce --mmap-features` loads each dataset memory-mapped, once, and fits as usual."""
+    from dglclust import reproduce as rep
+
+    seen = []
+    real = rep._load_dataset
+
+    def spy(name, data_dir=None, mmap_features=False):
+        ds = real(name, data_dir=data_dir, mmap_features=mmap_features)
+        seen.append((name, mmap_features, is_memory_mapped(ds[0].ndata["feat"])))
+        return ds
+
+    monkeypatch.setattr(rep, "_load_dataset", spy)
+    rc = cli.main(["reproduce", "--model", "kmeans", "--dataset", "digits", "--runs", "2",
+                   "--mmap-features", "--no-baselines", "--quiet", "--out", str(tmp_path / "r")])
+    assert rc == 0 and seen == [("digits", True, True)]
+    assert (tmp_path / "r" / "kmeans_digits.json").is_file()

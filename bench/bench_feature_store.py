@@ -110,6 +110,7 @@ def fit_once(model, dataset, seed, sets, mmap, limit_gb=None, timeout=3600):
                "features": "mmap" if mmap else "memory", "limit_gb": limit_gb, "evicted": evicted,
                "machine": cpu_name(),
                "command": "python -m dglclust " + " ".join(shlex.quote(c) for c in cmd[3:]),
+               "threads": os.environ.get("OMP_NUM_THREADS"),
                "wall_s": round(wall, 1), "load_before": round(la0, 2),
                "load_after": round(os.getloadavg()[0], 2),
                **{f"peak_{k}_gb": round(v / 2**20, 2) for k, v in peak.items()}}
@@ -130,9 +131,10 @@ def fit_once(model, dataset, seed, sets, mmap, limit_gb=None, timeout=3600):
 
 
 def table(rows):
-    lines = ["| dataset | model | features | memory limit | exit | ACC | AE | wall (s) | peak "
-             "RssAnon (GB) | peak RssFile (GB) | peak VmRSS (GB) | VmHWM (GB) | load before |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| dataset | model | features | threads | memory limit | exit | ACC | AE | wall (s) "
+             "| peak RssAnon (GB) | peak RssFile (GB) | peak VmRSS (GB) | VmHWM (GB) "
+             "| load before |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         acc = f"{r['acc']:.2f}" if r.get("acc") is not None else "-"
         ae = {True: "cached", False: "trained"}.get(r.get("pretrained_from_cache"), "-")
@@ -140,7 +142,8 @@ def table(rows):
         if r.get("limit_gb"):  # the first limited rows ran before evict() existed
             lim = f"{r['limit_gb']} GB" + ("" if r.get("evicted") else " (cache not evicted)")
         lines.append(f"| {r['dataset']} | {r['model']} {' '.join(r['sets'])} | {r['features']} | "
-                     f"{lim} | {r['exit']} | {acc} | {ae} | {r['wall_s']:.0f} | "
+                     f"{r.get('threads') or '-'} | {lim} | {r['exit']} | {acc} | {ae} | "
+                     f"{r['wall_s']:.0f} | "
                      f"{r['peak_RssAnon_gb']} | {r['peak_RssFile_gb']} | {r['peak_VmRSS_gb']} | "
                      f"{r['peak_VmHWM_gb']} | {r['load_before']} |")
     return "\n".join(lines)
@@ -167,7 +170,12 @@ def main(argv=None):
             print(json.dumps(row), flush=True)
             with open(jsonl, "a") as fh:
                 fh.write(json.dumps(row) + "\n")
-    rows = [json.loads(ln) for ln in jsonl.read_text().splitlines() if ln.strip()]
+    write_table(out, jsonl)
+
+
+def write_table(out, jsonl):
+    """Rebuild the table in ``out`` from every line of ``jsonl``."""
+    rows = [json.loads(ln) for ln in Path(jsonl).read_text().splitlines() if ln.strip()]
     from dglclust.utils import atomic_write
 
     with atomic_write(out, "w") as fh:

@@ -86,7 +86,11 @@ def fit_once(model, dataset, seed, sets, mmap, limit_gb=None, timeout=3600):
             evict(dataset)
             evicted = True
             group = CGROUP / f"dglclust-bench-{os.getpid()}"
-            group.mkdir()
+            try:
+                group.mkdir()
+            except OSError as exc:
+                raise SystemExit(f"--limit-gb needs a writable cgroup-v1 memory hierarchy at "
+                                 f"{CGROUP} (root, cgroup v1): {exc}") from None
             (group / "memory.limit_in_bytes").write_text(str(int(limit_gb * 2**30)))
             # the shell joins the cgroup, then becomes the fit: every allocation is counted
             argv = ["sh", "-c", f'echo $$ > {group}/cgroup.procs && exec "$@"', "sh", *cmd]

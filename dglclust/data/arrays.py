@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from ..graph import from_edges, knn_graph
-from ..graph.build import check_feature_scale, check_features
+from ..graph.build import check_features
 
 __all__ = ["from_arrays", "encode_labels", "as_feature_matrix"]
 
@@ -47,8 +47,8 @@ def as_feature_matrix(features, name="features") -> torch.Tensor:
     """``features`` as a new float32 ``(n, d)`` tensor (never a view of the caller's array),
     rejecting NaN/inf, also where a float64 value overflows the float32 cast (e.g. 1e300), and
     values too large for the models (see :func:`dglclust.graph.build.check_feature_scale`)."""
-    x = check_features(features, name)
-    x32 = check_feature_scale(x, name)
+    x = check_features(features, name, scale=True)  # one block-wise scan: NaN/inf and scale
+    x32 = x.float()
     if x32.dtype == x.dtype:  # no cast happened: x may be a view of the caller's array
         x32 = x32.clone()
     return x32.contiguous()
@@ -87,9 +87,10 @@ def from_arrays(features, edges=None, labels=None, knn=10, metric="heat", copy=T
     """
     if (not copy and isinstance(features, torch.Tensor) and features.dtype == torch.float32
             and features.dim() == 2 and features.is_contiguous()):
-        x = check_feature_scale(check_features(features), "features")  # streamed, no copy
+        x = check_features(features, "features", scale=True)  # streamed once, no copy
     else:
-        x = as_feature_matrix(features)  # a copy: editing g.ndata["feat"] never changes the caller's X
+        # a copy: editing g.ndata["feat"] never changes the caller's X
+        x = as_feature_matrix(features)
     n = x.shape[0]
     label = encode_labels(labels, n) if labels is not None else None
     if edges is None:

@@ -29,10 +29,11 @@ _TILE_ELEMENTS = 1 << 24
 # --------------------------------------------------------------------------------------------
 # validation helpers (shared with dglclust.data)
 # --------------------------------------------------------------------------------------------
-def check_features(features, name="features") -> torch.Tensor:
+def check_features(features, name="features", scale=False) -> torch.Tensor:
     """Return ``features`` as a floating 2-D torch tensor (float64 stays float64, everything
     else becomes float32), raising an actionable ``ValueError`` when it is not 2-D, not numeric,
-    empty, or holds NaN/inf."""
+    empty, or holds NaN/inf; with ``scale``, also when it holds values beyond
+    :data:`MAX_FEATURE_ABS` (as :func:`check_feature_scale`, from the same block-wise scan)."""
     if isinstance(features, torch.Tensor):
         x = features.detach()
     else:
@@ -64,12 +65,14 @@ def check_features(features, name="features") -> torch.Tensor:
         raise ValueError(f"{name} must be real-valued, got dtype {x.dtype}")
     if x.dtype != torch.float64:
         x = x.to(torch.float32)
-    bad, _ = _scan_rows(x)
+    bad, peak = _scan_rows(x)
     if bad.numel():
         raise ValueError(
             f"{name} contain NaN or inf in {bad.numel()} of {x.shape[0]} rows "
             f"(first bad rows: {bad[:5].tolist()}); impute or drop those rows before clustering"
         )
+    if scale:
+        _check_peak(peak, name)
     return x
 
 
@@ -108,12 +111,16 @@ def check_feature_scale(x: torch.Tensor, what="node features") -> torch.Tensor:
     if bad.numel():
         raise ValueError(f"{what} contain NaN or inf in {bad.numel()} rows (first: "
                          f"{bad[:5].tolist()}); impute or drop them before clustering")
+    _check_peak(peak, what)
+    return x.float()
+
+
+def _check_peak(peak: float, what: str) -> None:
     if peak > MAX_FEATURE_ABS:  # also every value the float32 cast would turn into inf
         raise ValueError(f"{what} reach {peak:.3g} in absolute value; values beyond "
                          f"{MAX_FEATURE_ABS:.0e} overflow float32 (max 3.4e38) in the models' "
                          "products and distances. Rescale them first, e.g. standardize each column "
                          "(sklearn.preprocessing.StandardScaler) or divide by x.abs().max()")
-    return x.float()
 
 
 def _check_num_nodes(num_nodes) -> int:

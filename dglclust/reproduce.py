@@ -114,8 +114,7 @@ def resolve_estimator(model):
 def load_graph(dataset, data_dir=None, mmap_features=False):
     """``load_dataset(dataset)[0]`` with user errors turned into :class:`UsageError`."""
     try:
-        kw = {"mmap_features": True} if mmap_features else {}  # (tests' fakes take data_dir only)
-        ds = _load_dataset(dataset, data_dir=data_dir, **kw)
+        ds = _load_dataset(dataset, data_dir=data_dir, mmap_features=mmap_features)
     except (KeyError, ValueError, LookupError, OSError, ImportError, RuntimeError) as exc:
         raise UsageError(f"cannot load dataset {dataset!r}: {_msg(exc)}") from None
     return ds[0]

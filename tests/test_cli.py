@@ -99,7 +99,7 @@ def fake(monkeypatch):
             raise KeyError(f"unknown estimator {name!r}")
         return registry[name]
 
-    def load_dataset(name, data_dir=None):
+    def load_dataset(name, data_dir=None, mmap_features=False):
         if name not in DATASETS:
             raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(DATASETS)}")
         return DATASETS[name]()
@@ -248,7 +248,8 @@ def test_reproduce_several_combinations(fake, capsys, tmp_path):
 def test_multi_loads_each_dataset_once_and_checks_names_first(fake, capsys, monkeypatch, tmp_path):
     loads = []
     real = rep._load_dataset
-    monkeypatch.setattr(rep, "_load_dataset", lambda n, data_dir=None: loads.append(n) or real(n))
+    monkeypatch.setattr(rep, "_load_dataset",
+                        lambda n, data_dir=None, mmap_features=False: loads.append(n) or real(n))
     rc, _, err = run(capsys, "reproduce", "--models", "fake,nope", "--datasets", "toy",
                      "--out", str(tmp_path))
     assert rc == 2 and "unknown model 'nope'" in err

@@ -78,8 +78,6 @@ def open_features(path, *, check: bool = True) -> torch.Tensor:
     except ValueError as exc:
         raise ValueError(f"{str(path)!r} is not a .npy matrix that can be memory-mapped ({exc})"
                          ) from None
-    fix = ("write it with dglclust.data.save_features(path, np.load(old_path, mmap_mode='r')), "
-           "which converts in blocks")
     if not isinstance(arr, np.memmap) or arr.ndim != 2 or 0 in arr.shape:
         raise ValueError(f"{str(path)!r} must hold a non-empty 2-D matrix (nodes x features) to be "
                          f"memory-mapped, got shape {getattr(arr, 'shape', None)}")
@@ -87,7 +85,8 @@ def open_features(path, *, check: bool = True) -> torch.Tensor:
         order = "C" if arr.flags.c_contiguous else "Fortran"
         raise ValueError(f"{str(path)!r} holds {arr.dtype} ({order}-order); memory-mapped "
                          "features must be float32 in C order (the models' dtype, read without a "
-                         f"copy): {fix}")
+                         "copy): write it with dglclust.data.save_features(path, np.load(old_path, "
+                         "mmap_mode='r')), which converts in blocks")
     x = torch.from_numpy(arr)
     if check:
         from ..graph.build import check_feature_scale

@@ -20,6 +20,15 @@ charged to the cgroup that first reads it, so pages left by an earlier fit would
     python bench/bench_feature_store.py --dataset sbm-1m --model dec --set epochs=5 \\
         --limit-gb 2.2 --out bench/results_feature_store.md
 
+``--compare order`` runs memory-mapped fits only, alternating ``--set batch_order=random`` and
+``--set batch_order=rows`` (random runs of consecutive rows): with a limit below what the fit and
+its feature file need together, the kernel must read feature pages again, and the bytes it reads
+for the fit (``read_bytes`` of ``/proc/<pid>/io``) and the fit's major page faults show how much
+each batch order reads per row it uses:
+
+    python bench/bench_feature_store.py --dataset sbm-1m --model dec --set epochs=5 \
+        --compare order --limit-gb 2.2 --out bench/results_feature_store.md
+
 Each fit is appended as a JSON line to ``<out>.jsonl``; the table in ``<out>`` is rebuilt from
 all lines.
 """
@@ -55,19 +64,48 @@ def _status_kb(pid):
     return out
 
 
+def _io(pid):
+    """``(bytes read from storage, major page faults)`` of a running process so far."""
+    try:
+        with open(f"/proc/{pid}/io") as fh:
+            read = next(int(ln.split()[1]) for ln in fh if ln.startswith("read_bytes:"))
+        with open(f"/proc/{pid}/stat") as fh:
+            majflt = int(fh.read().rsplit(")", 1)[1].split()[9])
+        return read, majflt
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+def limited(cmd, limit_gb):
+    """``(argv, group)``: ``cmd`` run inside a new cgroup-v1 memory cgroup limited to
+    ``limit_gb`` GB (remove ``group`` with ``rmdir`` when the process has exited)."""
+    group = CGROUP / f"dglclust-bench-{os.getpid()}"
+    try:
+        group.mkdir()
+    except OSError as exc:
+        raise SystemExit(f"--limit-gb needs a writable cgroup-v1 memory hierarchy at "
+                         f"{CGROUP} (root, cgroup v1): {exc}") from None
+    (group / "memory.limit_in_bytes").write_text(str(int(limit_gb * 2**30)))
+    # the shell joins the cgroup, then becomes the command: every allocation is counted
+    return ["sh", "-c", f'echo $$ > {group}/cgroup.procs && exec "$@"', "sh", *cmd], group
+
+
+def evict_file(path):
+    """Drop ``path`` from the page cache; returns its size in bytes."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        return os.fstat(fd).st_size
+    finally:
+        os.close(fd)
+
+
 def evict(dataset):
     """Drop the dataset's processed cache files from the page cache; returns their total GB."""
     from dglclust.utils import cache_dir
 
-    total = 0
-    for path in (cache_dir() / "processed" / dataset).glob("*"):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-            total += os.fstat(fd).st_size
-        finally:
-            os.close(fd)
+    total = sum(evict_file(path) for path in (cache_dir() / "processed" / dataset).glob("*"))
     return round(total / 2**30, 2)
 
 
@@ -85,25 +123,19 @@ def fit_once(model, dataset, seed, sets, mmap, limit_gb=None, timeout=3600):
         if limit_gb:
             evict(dataset)
             evicted = True
-            group = CGROUP / f"dglclust-bench-{os.getpid()}"
-            try:
-                group.mkdir()
-            except OSError as exc:
-                raise SystemExit(f"--limit-gb needs a writable cgroup-v1 memory hierarchy at "
-                                 f"{CGROUP} (root, cgroup v1): {exc}") from None
-            (group / "memory.limit_in_bytes").write_text(str(int(limit_gb * 2**30)))
-            # the shell joins the cgroup, then becomes the fit: every allocation is counted
-            argv = ["sh", "-c", f'echo $$ > {group}/cgroup.procs && exec "$@"', "sh", *cmd]
+            argv, group = limited(cmd, limit_gb)
         from run_all import cpu_name
 
         la0 = os.getloadavg()[0]
         peak = {k: 0 for k in FIELDS}
+        io_last = None
         t0 = time.time()
         with subprocess.Popen(argv, cwd=ROOT, text=True, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, start_new_session=True) as child:
             while child.poll() is None:
                 for k, v in _status_kb(child.pid).items():
                     peak[k] = max(peak[k], v)
+                io_last = _io(child.pid) or io_last  # the last sample before the fit exits
                 if time.time() - t0 > timeout:
                     os.killpg(child.pid, 9)
                     break
@@ -118,6 +150,8 @@ def fit_once(model, dataset, seed, sets, mmap, limit_gb=None, timeout=3600):
                "wall_s": round(wall, 1), "load_before": round(la0, 2),
                "load_after": round(os.getloadavg()[0], 2),
                **{f"peak_{k}_gb": round(v / 2**20, 2) for k, v in peak.items()}}
+        if io_last is not None:
+            row.update(read_gb=round(io_last[0] / 2**30, 2), major_faults=io_last[1])
         if group is not None:
             row["cgroup_max_usage_gb"] = round(
                 int((group / "memory.max_usage_in_bytes").read_text()) / 2**30, 2)
@@ -137,8 +171,8 @@ def fit_once(model, dataset, seed, sets, mmap, limit_gb=None, timeout=3600):
 def table(rows):
     lines = ["| dataset | model | features | threads | memory limit | exit | ACC | AE | wall (s) "
              "| peak RssAnon (GB) | peak RssFile (GB) | peak VmRSS (GB) | VmHWM (GB) "
-             "| load before |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| read from disk (GB) | major faults | load before |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         acc = f"{r['acc']:.2f}" if r.get("acc") is not None else "-"
         ae = {True: "cached", False: "trained"}.get(r.get("pretrained_from_cache"), "-")
@@ -149,7 +183,8 @@ def table(rows):
                      f"{r.get('threads') or '-'} | {lim} | {r['exit']} | {acc} | {ae} | "
                      f"{r['wall_s']:.0f} | "
                      f"{r['peak_RssAnon_gb']} | {r['peak_RssFile_gb']} | {r['peak_VmRSS_gb']} | "
-                     f"{r['peak_VmHWM_gb']} | {r['load_before']} |")
+                     f"{r['peak_VmHWM_gb']} | {r.get('read_gb', '-')} | "
+                     f"{r.get('major_faults', '-')} | {r['load_before']} |")
     return "\n".join(lines)
 
 
@@ -160,6 +195,9 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--set", dest="sets", action="append", default=[])
     ap.add_argument("--repeats", type=int, default=1, help="pairs (memory, mmap) to run")
+    ap.add_argument("--compare", choices=("features", "order"), default="features",
+                    help="features: in memory against memory-mapped; order: memory-mapped with "
+                         "batch_order=random against batch_order=rows")
     ap.add_argument("--limit-gb", type=float, default=None)
     ap.add_argument("--out", default="bench/results_feature_store.md")
     args = ap.parse_args(argv)
@@ -168,9 +206,11 @@ def main(argv=None):
     # the memory-mapped cache is split from the whole-graph one on its first use: not measured
     subprocess.run([sys.executable, "-c", "from dglclust.data import load_dataset; "
                     f"load_dataset({args.dataset!r}, mmap_features=True)"], cwd=ROOT, check=True)
+    runs = ([(False, args.sets), (True, args.sets)] if args.compare == "features" else
+            [(True, [*args.sets, f"batch_order={o}"]) for o in ("random", "rows")])
     for _ in range(args.repeats):
-        for mmap in (False, True):
-            row = fit_once(args.model, args.dataset, args.seed, args.sets, mmap, args.limit_gb)
+        for mmap, sets in runs:
+            row = fit_once(args.model, args.dataset, args.seed, sets, mmap, args.limit_gb)
             print(json.dumps(row), flush=True)
             with open(jsonl, "a") as fh:
                 fh.write(json.dumps(row) + "\n")

@@ -187,3 +187,38 @@ def test_reproduce_mmap_features(tmp_path, monkeypatch, capsys):
                    "--mmap-features", "--no-baselines", "--quiet", "--out", str(tmp_path / "r")])
     assert rc == 0 and seen == [("digits", True, True)]
     assert (tmp_path / "r" / "kmeans_digits.json").is_file()
+
+
+def _vm_flags(x):
+    """The VmFlags of the mapping that holds x (/proc/self/smaps)."""
+    ptr, inside = x.data_ptr(), False
+    with open("/proc/self/smaps") as fh:
+        for line in fh:
+            head = line.split(maxsplit=1)[0]
+            if "-" in head and ":" not in head:
+                lo, hi = (int(v, 16) for v in head.split("-"))
+                inside = lo <= ptr < hi
+            elif inside and line.startswith("VmFlags:"):
+                return line.split()[1:]
+    raise AssertionError("mapping not found")
+
+
+def test_advise_sets_the_read_pattern_of_the_mapping(tmp_path):
+    """advise() marks the mapping for random ("rr") or sequential ("sr") reads; a fit with
+    batch_order="rows" on mapped features marks it random; in-memory features are left alone."""
+    from dglclust.data.feature_store import advise
+
+    save_features(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(3000, 16)))
+    x = open_features(tmp_path / "x.npy")
+    assert "rr" not in _vm_flags(x) and "sr" not in _vm_flags(x)
+    assert advise(x, "sequential") and "sr" in _vm_flags(x)
+    assert advise(x, "normal") and "sr" not in _vm_flags(x) and "rr" not in _vm_flags(x)
+    assert open_features(tmp_path / "x.npy", advice="random") is not None
+    assert advise(torch.zeros(4, 2), "random") is False
+    with pytest.raises(ValueError, match=r"^advice='often' is invalid; use one of 'normal', "
+                                         r"'random', 'sequential'$"):
+        advise(x, "often")
+    g = from_arrays(x, knn=5, copy=False)
+    DEC(n_clusters=3, random_state=0, verbose=False, pretrain_epochs=1, epochs=1,
+        minibatch=True, batch_size=512, batch_order="rows").fit(g)
+    assert "rr" in _vm_flags(g.ndata["feat"])

@@ -101,6 +101,8 @@ def test_resolve_batching_rules():
     ({"batch_size": -5}, "DEC: batch_size=-5 is invalid; batch_size must be None or an int >= 1"),
     ({"minibatch": "yes"}, "DEC: minibatch='yes' is invalid; minibatch must be 'auto' or true or false"),
     ({"batch_lr": "x"}, "DEC: batch_lr='x' is invalid; batch_lr must be one of 'epoch', 'step'"),
+    ({"batch_order": "pages"},
+     "DEC: batch_order='pages' is invalid; batch_order must be one of 'random', 'rows'"),
 ])
 def test_minibatch_bad_arguments(kw, msg):
     with pytest.raises(InvalidParameterError) as e:
@@ -116,6 +118,50 @@ def test_node_batches_and_chunked():
     x = torch.randn(10, 3)
     out = chunked(lambda idx: {"y": x[idx] * 2, "s": x[idx].sum()}, 10, chunk=3)
     assert torch.equal(out["y"], x * 2) and "s" not in out
+
+
+def test_node_batches_in_runs_of_consecutive_rows():
+    """run=1 is the old permutation (the same draws from the generator); run > 1 permutes runs of
+    consecutive rows, every row once, each run kept in order; row_run sizes the runs."""
+    from dglclust.train.minibatch import row_run
+
+    old = torch.randperm(103, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(torch.cat(list(node_batches(103, 10, torch.Generator().manual_seed(3)))), old)
+    batches = list(node_batches(103, 20, torch.Generator().manual_seed(3), run=8))
+    assert [b.numel() for b in batches] == [20] * 5 + [3]
+    order = torch.cat(batches)
+    assert sorted(order.tolist()) == list(range(103))
+    starts = [i for i in range(103) if i == 0 or order[i] != order[i - 1] + 1]
+    runs = [order[a:b].tolist() for a, b in zip(starts, starts[1:] + [103])]
+    assert len(runs) == 13 and all(r[0] % 8 == 0 for r in runs)  # 12 runs of 8 and the tail 96-102
+    assert sorted(len(r) for r in runs) == [7] + [8] * 12
+    assert runs != sorted(runs)  # the runs are shuffled
+    # 128 float32 columns (512 bytes a row): 64 KiB = 128 rows, and at least 16 runs a batch
+    assert row_run({"batch_order": "rows"}, 4096, 512) == 128
+    assert row_run({"batch_order": "rows"}, 256, 512) == 16
+    assert row_run({"batch_order": "rows"}, 8, 512) == 1
+    assert row_run({"batch_order": "random"}, 4096, 512) == row_run({}, 4096, 512) == 1
+    with pytest.raises(ValueError, match=r"fit: batch_order='x' is invalid; use 'random'"):
+        row_run({"batch_order": "x"}, 4096, 512)
+
+
+def test_pretraining_in_runs_of_rows_is_cached_apart(tmp_path, monkeypatch):
+    """AE pretraining with runs of rows (batch_order="rows") trains on other batches than with
+    random rows: its cache entry is another one; run=1 is the random order."""
+    from dglclust.train import pretrain_autoencoder
+
+    monkeypatch.setenv("DGLCLUST_CACHE", str(tmp_path))
+    x = torch.randn(64, 8, generator=torch.Generator().manual_seed(0))
+
+    def fit(run):
+        ae = torch.nn.Sequential(torch.nn.Linear(8, 3), torch.nn.Linear(3, 8))
+        info = pretrain_autoencoder(ae, x, epochs=2, batch_size=16, seed=0, run=run)
+        return info["path"], [p.detach().clone() for p in ae.parameters()]
+
+    (p1, w1), (p4, w4), (p1b, w1b) = fit(1), fit(4), fit(1)
+    assert p1 != p4 and p1 == p1b
+    assert all(torch.equal(a, b) for a, b in zip(w1, w1b))
+    assert not all(torch.equal(a, b) for a, b in zip(w1, w4))
 
 
 def test_batch_learning_rate_is_split_over_an_epoch():
@@ -153,7 +199,9 @@ def test_minibatch_with_one_batch_equals_full_batch(digits_graph):
 
 def test_dec_minibatch_quality(digits_graph):
     """Small batches (15 steps per epoch) keep DEC's quality on digits: the median NMI of 3 seeds
-    within 0.03 of full-batch DEC's with the same settings."""
+    within 0.03 of full-batch DEC's with the same settings; so do batches of runs of consecutive
+    rows (batch_order="rows": runs of 8 rows in the batches of 128, of 16 rows in the AE
+    pretraining's batches of 256)."""
     y = digits_graph.ndata["label"].numpy()
 
     def nmi(**kw):
@@ -162,6 +210,8 @@ def test_dec_minibatch_quality(digits_graph):
                           for s in range(3)])
     full, mini = nmi(), nmi(batch_size=128)
     assert mini > full - 0.03, (mini, full)
+    rows = nmi(batch_size=128, batch_order="rows")
+    assert rows > full - 0.03, (rows, full)
 
 
 # -- sampled reconstruction loss and KMeans at scale ------------------------------------------------

@@ -414,6 +414,7 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         ``start_select``: ``"loss"`` (reconstruction) or a label-free score of KMeans on the
         embedding ``embed()`` (default ``ae.encode(x)[-1]``), see :mod:`dglclust.train.select`."""
         from ..train import pretrain_autoencoder
+        from ..train.minibatch import batch_run
         from ..train.select import partition_scores
 
         select_by = str(params.get("start_select", "loss"))
@@ -425,11 +426,13 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
             _, labels, _ = self._kmeans_raw(z, params, seed)
             return partition_scores(z, labels, seed)
 
+        bs = int(params["pretrain_batch_size"])
         info = pretrain_autoencoder(
-            ae, x, epochs=int(params["pretrain_epochs"]), batch_size=int(params["pretrain_batch_size"]),
+            ae, x, epochs=int(params["pretrain_epochs"]), batch_size=bs,
             lr=float(params["pretrain_lr"]), seed=seed, restarts=int(params.get("pretrain_restarts", 1)),
             tag=tag, verbose=bool(self.verbose), precision=self.precision_,
-            select=None if select_by == "loss" else select, select_by=select_by)
+            select=None if select_by == "loss" else select, select_by=select_by,
+            run=batch_run(params, bs, x, type(self).__name__))
         self.pretrain_time_ = info["seconds"]
         self.pretrain_info_ = info
         return info
@@ -543,7 +546,7 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         self.kmeans_inertia_ = inertia
         return centers, labels
 
-    def _minibatch(self, n, params, seed, full_forward_rows) -> dict:
+    def _minibatch(self, n, params, seed, full_forward_rows, x=None) -> dict:
         """SelfTrainer arguments for mini-batch training (:mod:`dglclust.train.minibatch`): ``{}``
         when the fit is full-batch, else ``batches`` (shuffled node batches from a generator seeded
         by ``seed``) and ``full_forward`` (``full_forward_rows(idx)`` over all nodes in chunks,
@@ -551,7 +554,7 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         from ..train import distributed as dist
         from ..train.minibatch import chunked
 
-        bs, batches = self._batching(n, params, seed)
+        bs, batches = self._batching(n, params, seed, x)
         if bs is None:
             return {}
         dev = self.device_
@@ -571,22 +574,24 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         self.batch_size_ = bs
         return None if bs is None else max(1 << 16, bs * bs // 16)
 
-    def _batching(self, n, params, seed):
+    def _batching(self, n, params, seed, x=None):
         """``(batch_size, batches)`` of a mini-batch fit, ``(None, None)`` for full batch
         (:func:`dglclust.train.minibatch.resolve_batching`); ``batches(epoch)`` deals this rank's
-        shuffled node batches (generator seeded by ``seed``). Sets ``batch_size_`` and
-        ``world_size_``."""
+        shuffled node batches (generator seeded by ``seed``; runs of consecutive rows of the
+        features ``x`` with ``batch_order="rows"``, :func:`dglclust.train.minibatch.row_run`). Sets
+        ``batch_size_`` and ``world_size_``."""
         from ..train import distributed as dist
-        from ..train.minibatch import node_batches, resolve_batching
+        from ..train.minibatch import batch_run, node_batches, resolve_batching
 
         bs = resolve_batching(n, params, type(self).__name__)
         self.batch_size_ = bs
         self.world_size_ = dist.world_size()
         if bs is None:
             return None, None
+        run = batch_run(params, bs, x, type(self).__name__)
         gen = torch.Generator().manual_seed(int(seed) + 7919)
         dev = self.device_
-        return bs, lambda epoch: dist.shard_batches(list(node_batches(n, bs, gen, dev)))
+        return bs, lambda epoch: dist.shard_batches(list(node_batches(n, bs, gen, dev, run)))
 
     def _graph_minibatch(self, graph, x, params, seed, forward) -> tuple[dict, object]:
         """Mini-batch training of a GCN model (:mod:`dglclust.train.history`): ``({}, None)`` when
@@ -600,7 +605,7 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         from ..train.minibatch import chunked
 
         n = x.shape[0]
-        bs, batches = self._batching(n, params, seed)
+        bs, batches = self._batching(n, params, seed, x)
         if bs is None:
             return {}, None
         history = HistoryGraph(graph, fixed={0: x}, device=self.device_)

@@ -100,7 +100,7 @@ class _DECBase(BaseClusterer):
                               lr=float(params["lr"]), update_interval=int(params["update_interval"]),
                               y_true=y, verbose=bool(self.verbose), desc=type(self).__name__,
                               **self._stop_rule(params),
-                              **self._minibatch(n, params, seed, lambda idx: forward_eval(idx)))
+                              **self._minibatch(n, params, seed, lambda idx: forward_eval(idx), x))
         out = trainer.run()
         self._store_self_training(module, trainer, out, "q", "z")
 

@@ -121,6 +121,7 @@ RULES = {
     "batch_size": NONE | POS_INT,
     "minibatch": Const("auto") | BOOL,
     "batch_lr": Choice("epoch", "step"),
+    "batch_order": Choice("random", "rows"),
     "precision": Choice("auto", "fp32", "bf16"),
     "stop": Choice("fixed", "labels"),
     "stop_tol": PROB,

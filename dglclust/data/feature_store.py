@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["save_features", "open_features", "is_memory_mapped"]
+__all__ = ["save_features", "open_features", "is_memory_mapped", "advise"]
 
 #: rows written per block by :func:`save_features` (x 128 float32 columns = 32 MiB)
 _WRITE_ROWS = 1 << 16
@@ -63,14 +63,21 @@ def save_features(path, x, *, block_rows: int = _WRITE_ROWS) -> Path:
     return path
 
 
-def open_features(path, *, check: bool = True) -> torch.Tensor:
+#: ``open_features(advice=...)``: the kernel's read-ahead for the mapping (``madvise``)
+ADVICE = ("normal", "random", "sequential")
+
+
+def open_features(path, *, check: bool = True, advice: str = "normal") -> torch.Tensor:
     """The ``(n, d)`` float32 matrix of the ``.npy`` file ``path``, memory-mapped copy-on-write
     (nothing is read until used; edits stay in this process). ``check`` streams the file once to
-    reject NaN/inf and values the models cannot take, as for in-memory features.
+    reject NaN/inf and values the models cannot take, as for in-memory features. ``advice``
+    tells the kernel how the rows will be read (``madvise``): ``"normal"`` (read ahead around
+    each page fault), ``"random"`` (read only the page touched), ``"sequential"``.
 
     Raises ``ValueError`` for a file that is not a 2-D float32 C-order ``.npy`` matrix, with the
     conversion to run (:func:`save_features` writes one from any array)."""
     path = Path(path)
+    _check_advice(advice)
     if not path.is_file():
         raise FileNotFoundError(f"feature file {str(path)!r} does not exist")
     try:
@@ -88,6 +95,8 @@ def open_features(path, *, check: bool = True) -> torch.Tensor:
                          "copy): write it with dglclust.data.save_features(path, np.load(old_path, "
                          "mmap_mode='r')), which converts in blocks")
     x = torch.from_numpy(arr)
+    if advice != "normal":
+        advise(x, advice)
     if check:
         from ..graph.build import check_feature_scale
 
@@ -111,3 +120,37 @@ def is_memory_mapped(x: torch.Tensor) -> bool:
     except OSError:
         return False
     return False
+
+
+def _check_advice(advice):
+    if advice not in ADVICE:
+        raise ValueError(f"advice={advice!r} is invalid; use one of {', '.join(map(repr, ADVICE))}")
+
+
+def advise(x: torch.Tensor, advice: str) -> bool:
+    """Tell the kernel how the rows of the memory-mapped ``x`` will be read (``madvise`` on the
+    pages of its storage): ``"normal"`` reads ahead around each page fault, ``"random"`` reads
+    only the page touched, ``"sequential"`` reads far ahead. Returns ``False`` (nothing done) when
+    ``x`` is not memory-mapped.
+
+    Measured (``bench/bench_batch_order.py``): features of 0.48 GB with ~0.16 GB of page cache
+    left to the process, node batches of 4096 read 9,940 times the bytes of the rows they use
+    with ``"normal"`` (the read-ahead around each fault is evicted unused) and 6.5 times with
+    ``"random"``, 1.03 times in runs of 128 consecutive rows; a pass over the rows in order is
+    15 times slower with ``"random"`` (page by page) than with ``"normal"``."""
+    _check_advice(advice)
+    if not is_memory_mapped(x):
+        return False
+    import ctypes
+    import mmap
+
+    code = {"normal": mmap.MADV_NORMAL, "random": mmap.MADV_RANDOM,
+            "sequential": mmap.MADV_SEQUENTIAL}[advice]
+    storage = x.untyped_storage()
+    start = storage.data_ptr() // mmap.PAGESIZE * mmap.PAGESIZE
+    length = storage.data_ptr() + storage.nbytes() - start
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.madvise(ctypes.c_void_p(start), ctypes.c_size_t(length), ctypes.c_int(code)) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"madvise({advice!r}) on the mapped features failed: {os.strerror(err)}")
+    return True

@@ -9,7 +9,9 @@ One module for every model that trains on node mini-batches (the self-training l
   ``batch_size`` (default :data:`DEFAULT_BATCH_SIZE`) above it, whenever ``batch_size`` is set, and
   in a multi-process fit (:mod:`dglclust.train.distributed`: the batches are dealt to the ranks).
 * :func:`node_batches` yields the shuffled index batches of one epoch from a local generator
-  (reproducible; no global seeding).
+  (reproducible; no global seeding): random rows, or with ``batch_order="rows"``
+  (:func:`row_run`) random runs of consecutive rows, so that features memory-mapped from a file
+  larger than the memory are read in runs of pages instead of one scattered row per page.
 * :func:`chunked` runs a forward function over all nodes in chunks without gradients and
   concatenates its outputs: the full passes that refresh the target distribution P and give the
   labels, in O(chunk x width) memory instead of O(n x width).
@@ -24,8 +26,8 @@ from collections.abc import Callable, Iterator
 
 import torch
 
-__all__ = ["AUTO_NODES", "DEFAULT_BATCH_SIZE", "FULL_PASS_CHUNK", "resolve_batching",
-           "node_batches", "chunked"]
+__all__ = ["AUTO_NODES", "DEFAULT_BATCH_SIZE", "FULL_PASS_CHUNK", "RUN_BYTES", "MIN_RUNS",
+           "resolve_batching", "row_run", "batch_run", "node_batches", "chunked"]
 
 #: ``minibatch="auto"`` trains on mini-batches above this many nodes
 AUTO_NODES = 200_000
@@ -33,6 +35,10 @@ AUTO_NODES = 200_000
 DEFAULT_BATCH_SIZE = 4096
 #: rows per chunk of a no-grad full pass
 FULL_PASS_CHUNK = 65_536
+#: ``batch_order="rows"``: a run of consecutive rows spans at most this many bytes of features
+RUN_BYTES = 1 << 16
+#: ``batch_order="rows"``: and a batch holds at least this many runs
+MIN_RUNS = 16
 
 
 def resolve_batching(n: int, params: dict, owner: str = "fit") -> int | None:
@@ -57,11 +63,50 @@ def resolve_batching(n: int, params: dict, owner: str = "fit") -> int | None:
     return None
 
 
+def row_run(params: dict, batch_size: int, row_bytes: int, owner: str = "fit") -> int:
+    """Rows per run of :func:`node_batches` for the hyperparameter ``batch_order``: 1 for
+    ``"random"`` (every row drawn independently: the papers' batches), and for ``"rows"`` as many
+    consecutive rows as fit :data:`RUN_BYTES` of features (``row_bytes`` per row), at most
+    ``batch_size // MIN_RUNS`` (a batch keeps at least :data:`MIN_RUNS` runs from across the
+    graph), at least 1. At 128 float32 features: runs of 128 rows in batches of 4096, of 16 rows
+    in the AE pretraining's batches of 256. Raises ``ValueError`` for another ``batch_order``."""
+    order = params.get("batch_order", "random")
+    if order not in ("random", "rows"):
+        raise ValueError(f"{owner}: batch_order={order!r} is invalid; use 'random' (rows drawn "
+                         f"independently) or 'rows' (runs of consecutive rows, for features "
+                         f"memory-mapped from a file larger than the memory)")
+    if order == "random" or row_bytes <= 0:
+        return 1
+    return max(1, min(RUN_BYTES // int(row_bytes), int(batch_size) // MIN_RUNS))
+
+
+def batch_run(params: dict, batch_size: int, x, owner: str = "fit") -> int:
+    """:func:`row_run` for the features ``x`` (``None``: 1); with runs (``batch_order="rows"``)
+    memory-mapped features are advised for random reads (:func:`dglclust.data.feature_store.advise`:
+    each fault reads its page only, not the read-ahead around it, which the page cache of a file
+    larger than the memory would evict unused)."""
+    row_bytes = 0 if x is None or x.dim() != 2 else int(x.shape[1]) * x.element_size()
+    run = row_run(params, batch_size, row_bytes, owner)
+    if run > 1:
+        from ..data.feature_store import advise
+
+        advise(x, "random")
+    return run
+
+
 def node_batches(n: int, batch_size: int, generator: torch.Generator,
-                 device=None) -> Iterator[torch.Tensor]:
+                 device=None, run: int = 1) -> Iterator[torch.Tensor]:
     """The int64 index batches of one epoch: a random permutation of ``0..n-1`` (drawn from
-    ``generator`` on the CPU) cut into ``ceil(n / batch_size)`` batches."""
-    perm = torch.randperm(n, generator=generator)
+    ``generator`` on the CPU) cut into ``ceil(n / batch_size)`` batches. With ``run > 1`` the
+    permutation is of runs of ``run`` consecutive rows (``0..run-1``, ``run..2 run-1``, ...; the
+    last may be shorter), each kept in order (:func:`row_run`)."""
+    if run <= 1:
+        perm = torch.randperm(n, generator=generator)
+    else:
+        run = int(run)
+        starts = torch.randperm(-(-n // run), generator=generator) * run
+        perm = (starts[:, None] + torch.arange(run)).reshape(-1)
+        perm = perm[perm < n]
     if device is not None:
         perm = perm.to(device)
     yield from perm.split(int(batch_size))

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ..utils import atomic_write, cache_dir
+from .minibatch import node_batches
 
 __all__ = ["pretrain_autoencoder", "fingerprint"]
 
@@ -56,7 +57,7 @@ def _loss_fn(module: nn.Module, loss: str, precision: str = "fp32"):
     raise ValueError(f"unknown pretraining loss {loss!r}")
 
 
-def _train_once(module, x, epochs, batch_size, lr, seed, verbose, desc, precision):
+def _train_once(module, x, epochs, batch_size, lr, seed, verbose, desc, precision, run=1):
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
     # parameters re-initialized from the local generator: reproducible without global seeding
     with torch.no_grad():
@@ -74,10 +75,8 @@ def _train_once(module, x, epochs, batch_size, lr, seed, verbose, desc, precisio
 
     bar = tqdm(range(epochs), desc=desc, disable=not verbose, leave=False)
     for _ in bar:
-        perm = torch.randperm(n, generator=gen).to(x.device)
         total = 0.0
-        for start in range(0, n, batch_size):
-            idx = perm[start:start + batch_size]
+        for idx in node_batches(n, batch_size, gen, x.device, run):
             xb = x[idx]
             loss = step(xb)
             opt.zero_grad(set_to_none=True)
@@ -93,7 +92,8 @@ def _train_once(module, x, epochs, batch_size, lr, seed, verbose, desc, precisio
 def pretrain_autoencoder(module: nn.Module, x: torch.Tensor, *, epochs: int = 30, batch_size: int = 256,
                          lr: float = 1e-3, seed: int = 0, restarts: int = 1, cache: bool = True,
                          tag: str = "ae", verbose: bool = False,
-                         precision: str = "fp32", select=None, select_by: str = "loss") -> dict:
+                         precision: str = "fp32", select=None, select_by: str = "loss",
+                         run: int = 1) -> dict:
     """Pretrain ``module`` (``module(x)`` returns ``x_hat`` or ``(x_hat, ...)``) with MSE, Adam,
     shuffled mini-batches. With ``restarts > 1`` it trains from several seeds and keeps the run with
     the best value of ``select_by`` (:data:`dglclust.train.select.HIGHER_IS_BETTER`): ``"loss"``, the
@@ -101,7 +101,8 @@ def pretrain_autoencoder(module: nn.Module, x: torch.Tensor, *, epochs: int = 30
     trained module (e.g. the silhouette of KMeans on its embedding); all are label-free. The
     scores of every restart are returned in ``"restarts"``. Weights are cached in
     ``cache_dir()/pretrain/<hash>.pt``. ``precision="bf16"`` runs the products under bf16 autocast
-    (fp32 master weights). Returns ``{"loss", "seconds", "cached", "path"}``."""
+    (fp32 master weights). ``run > 1`` draws the batches as random runs of ``run`` consecutive rows
+    (:func:`dglclust.train.minibatch.node_batches`; part of the cache key). Returns ``{"loss", "seconds", "cached", "path"}``."""
     from .select import HIGHER_IS_BETTER
 
     if epochs < 0 or batch_size < 1 or restarts < 1:
@@ -115,7 +116,8 @@ def pretrain_autoencoder(module: nn.Module, x: torch.Tensor, *, epochs: int = 30
     arch = [(n, tuple(p.shape)) for n, p in module.state_dict().items()]
     key = fingerprint(x, arch, {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": int(seed),
                                 "restarts": restarts, "tag": tag, "v": _VERSION, "dtype": str(x.dtype),
-                                "precision": precision, "select_by": select_by})
+                                "precision": precision, "select_by": select_by,
+                                **({"run": int(run)} if run > 1 else {})})
     path = cache_dir() / "pretrain" / f"{tag}-{key[:24]}.pt"
     if cache and path.exists():
         try:
@@ -129,7 +131,8 @@ def pretrain_autoencoder(module: nn.Module, x: torch.Tensor, *, epochs: int = 30
     best, scores, sign = None, [], 1.0 if HIGHER_IS_BETTER[select_by] else -1.0
     for r in range(restarts):
         loss = _train_once(module, x, epochs, batch_size, lr, int(seed) * 1000 + r, verbose,
-                           desc=f"pretrain {tag} ({r + 1}/{restarts})", precision=precision)
+                           desc=f"pretrain {tag} ({r + 1}/{restarts})", precision=precision,
+                           run=run)
         row = {"restart": r, "loss": float(loss)}
         if select is not None and restarts > 1:
             with torch.no_grad():

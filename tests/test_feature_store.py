@@ -219,6 +219,20 @@ def test_advise_sets_the_read_pattern_of_the_mapping(tmp_path):
                                          r"'random', 'sequential'$"):
         advise(x, "often")
     g = from_arrays(x, knn=5, copy=False)
-    DEC(n_clusters=3, random_state=0, verbose=False, pretrain_epochs=1, epochs=1,
-        minibatch=True, batch_size=512, batch_order="rows").fit(g)
+    seen = []
+    est = DEC(n_clusters=3, random_state=0, verbose=False, pretrain_epochs=1, epochs=2,
+              minibatch=True, batch_size=512, batch_order="rows")
+    real = est._minibatch
+
+    def spy(n, params, seed, rows, x_):  # the flags during the full pass and the batches
+        out = real(n, params, seed, lambda idx: (seen.append(("pass", _vm_flags(x))), rows(idx))[1],
+                   x_)
+        batches = out["batches"]
+        out["batches"] = lambda epoch: (seen.append(("batches", _vm_flags(x))), batches(epoch))[1]
+        return out
+
+    est._minibatch = spy
+    est.fit(g)
     assert "rr" in _vm_flags(g.ndata["feat"])
+    assert {kind for kind, _ in seen} == {"pass", "batches"}
+    assert all(("rr" in flags) == (kind == "batches") for kind, flags in seen), seen

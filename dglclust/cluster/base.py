@@ -550,7 +550,9 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         """SelfTrainer arguments for mini-batch training (:mod:`dglclust.train.minibatch`): ``{}``
         when the fit is full-batch, else ``batches`` (shuffled node batches from a generator seeded
         by ``seed``) and ``full_forward`` (``full_forward_rows(idx)`` over all nodes in chunks,
-        keeping ``q``/``z``/``pred``). Sets ``batch_size_`` (``None``: full-batch)."""
+        keeping ``q``/``z``/``pred``). With ``batch_order="rows"`` the memory-mapped features
+        ``x`` are read page by page during the batches and with read-ahead during the full pass
+        (rows in order). Sets ``batch_size_`` (``None``: full-batch)."""
         from ..train import distributed as dist
         from ..train.minibatch import chunked
 
@@ -558,10 +560,20 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         if bs is None:
             return {}
         dev = self.device_
+
+        def full_forward():
+            return dist.gather_rows(
+                full_forward_rows, n,
+                lambda fn, lo, hi: chunked(fn, hi, dev, keys=_FULL_PASS_KEYS, start=lo))
+
+        if x is not None and params.get("batch_order") == "rows":
+            from ..data.feature_store import advised
+
+            def full_forward(plain=full_forward):  # rows in order: with read-ahead again
+                with advised(x, "normal", then="random"):
+                    return plain()
         return {"batches": batches, "lr_scale": self._batch_lr_scale(n, bs, params),
-                "full_forward": lambda: dist.gather_rows(
-                    full_forward_rows, n,
-                    lambda fn, lo, hi: chunked(fn, hi, dev, keys=_FULL_PASS_KEYS, start=lo))}
+                "full_forward": full_forward}
 
     def _sampled_pairs(self, n, params):
         """Pairs sampled per step for an all-pairs reconstruction term in mini-batch mode

@@ -12,6 +12,9 @@ pages (not measured).
   tensor reads from the file; an in-place edit changes the process's private copy of the touched
   pages, never the file. Its values are checked (NaN/inf, scale) block by block.
 * ``load_dataset(name, mmap_features=True)`` and ``dglclust fit --mmap-features`` use them.
+* :func:`advise` / :func:`advised` tell the kernel how the mapping will be read (``madvise``):
+  with the hyperparameter ``batch_order="rows"`` node batches are random runs of consecutive rows
+  read page by page, for files larger than the memory (docs/scale.md).
 
 The input check and the pretraining cache key stream the matrix. Every graph model gets the same
 labels from mapped features as from features in memory (``tools/check_mmap_labels.py``); the
@@ -135,10 +138,11 @@ def advise(x: torch.Tensor, advice: str) -> bool:
     ``x`` is not memory-mapped.
 
     Measured (``bench/bench_batch_order.py``): features of 0.48 GB with ~0.16 GB of page cache
-    left to the process, node batches of 4096 read 9,940 times the bytes of the rows they use
-    with ``"normal"`` (the read-ahead around each fault is evicted unused) and 6.5 times with
-    ``"random"``, 1.03 times in runs of 128 consecutive rows; a pass over the rows in order is
-    15 times slower with ``"random"`` (page by page) than with ``"normal"``."""
+    left to the process, node batches of 4096 read 9,777 times the bytes of the rows they use
+    with ``"normal"`` (the read-ahead around each fault is evicted unused) and 6.55 times with
+    ``"random"``, 1.03 times in runs of 128 consecutive rows (``batch_order="rows"``); a pass over
+    the rows in order is 15 times slower with ``"random"`` (page by page) than with
+    ``"normal"``."""
     _check_advice(advice)
     if not is_memory_mapped(x):
         return False

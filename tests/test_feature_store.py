@@ -236,3 +236,27 @@ def test_advise_sets_the_read_pattern_of_the_mapping(tmp_path):
     assert "rr" in _vm_flags(g.ndata["feat"])
     assert {kind for kind, _ in seen} == {"pass", "batches"}
     assert all(("rr" in flags) == (kind == "batches") for kind, flags in seen), seen
+
+
+def test_warning_when_mapped_features_exceed_the_memory(tmp_path, monkeypatch):
+    """Random batches over a mapped file larger than the available memory get a warning that
+    names batch_order='rows'; none with rows, none for features in memory."""
+    import warnings
+
+    from dglclust.train import minibatch
+
+    save_features(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(600, 16)))
+    x = open_features(tmp_path / "x.npy")
+    monkeypatch.setattr(minibatch, "available_memory", lambda: 1000)
+    with pytest.warns(RuntimeWarning, match=r"^DEC: the memory-mapped features \(0\.0 GB\) are "
+                      r"larger than the memory available \(0\.0 GB\): random node batches will "
+                      r"read the file again and again; set batch_order='rows'"):
+        assert minibatch.batch_run({}, 256, x, "DEC") == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert minibatch.batch_run({}, 4096, x, "DEC") == 1  # once per mapping
+        warnings.simplefilter("error")
+        assert minibatch.batch_run({"batch_order": "rows"}, 256, x, "DEC") == 16
+        assert minibatch.batch_run({}, 256, x.clone(), "DEC") == 1
+        monkeypatch.setattr(minibatch, "available_memory", lambda: 10**12)
+        assert minibatch.batch_run({}, 256, x, "DEC") == 1

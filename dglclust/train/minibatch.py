@@ -87,11 +87,38 @@ def batch_run(params: dict, batch_size: int, x, owner: str = "fit") -> int:
     larger than the memory would evict unused)."""
     row_bytes = 0 if x is None or x.dim() != 2 else int(x.shape[1]) * x.element_size()
     run = row_run(params, batch_size, row_bytes, owner)
-    if run > 1:
-        from ..data.feature_store import advise
+    from ..data.feature_store import advise, is_memory_mapped
 
+    if run > 1:
         advise(x, "random")
+    elif x is not None and params.get("batch_order", "random") == "random" and \
+            is_memory_mapped(x):
+        size, free = x.numel() * x.element_size(), available_memory()
+        if free is not None and size > free and x.data_ptr() not in _WARNED:
+            _WARNED.add(x.data_ptr())  # once per mapping (pretraining, then the node batches)
+            import warnings
+
+            warnings.warn(f"{owner}: the memory-mapped features ({size / 2**30:.1f} GB) are larger "
+                          f"than the memory available ({free / 2**30:.1f} GB): random node batches "
+                          f"will read the file again and again; set batch_order='rows' (--set "
+                          f"batch_order=rows) to read runs of consecutive rows (docs/scale.md)",
+                          RuntimeWarning, stacklevel=3)
     return run
+
+
+_WARNED: set[int] = set()
+
+
+def available_memory() -> int | None:
+    """``MemAvailable`` of ``/proc/meminfo`` in bytes (``None`` where there is none)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def node_batches(n: int, batch_size: int, generator: torch.Generator,

@@ -12,8 +12,8 @@ reports the rows gathered, the bytes the kernel read for them (``read_bytes`` of
 ``/proc/self/io``; divided by the bytes of the rows used: 1 is no waste), its major page faults
 and the seconds. Orders alternate (random, rows, random, rows ...).
 
-    python bench/bench_batch_order.py --dataset sbm-1m --limit-mb 600 --repeats 2 \\
-        --out bench/results_batch_order.md
+    python bench/bench_batch_order.py --dataset sbm-1m --limit-mb 450 --max-seconds 60 \\
+        --advice normal,random --orders random,rows,pass --out bench/results_batch_order.md
 
 Rows are appended to ``<out>.jsonl``; the table in ``<out>`` is rebuilt from all of them.
 """
@@ -115,7 +115,7 @@ def main(argv=None):
     ap.add_argument("--dataset", default="sbm-1m")
     ap.add_argument("--features", default=None, help="a float32 .npy file instead of --dataset's")
     ap.add_argument("--batch-size", type=int, default=4096)
-    ap.add_argument("--limit-mb", type=int, default=400)
+    ap.add_argument("--limit-mb", type=int, default=450)
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--advice", default="normal", help="madvise of the mapping: normal, random, "
                     "sequential, or several, comma-separated")

@@ -102,7 +102,8 @@ def pretrain_autoencoder(module: nn.Module, x: torch.Tensor, *, epochs: int = 30
     scores of every restart are returned in ``"restarts"``. Weights are cached in
     ``cache_dir()/pretrain/<hash>.pt``. ``precision="bf16"`` runs the products under bf16 autocast
     (fp32 master weights). ``run > 1`` draws the batches as random runs of ``run`` consecutive rows
-    (:func:`dglclust.train.minibatch.node_batches`; part of the cache key). Returns ``{"loss", "seconds", "cached", "path"}``."""
+    (:func:`dglclust.train.minibatch.node_batches`; part of the cache key). Returns ``{"loss",
+    "seconds", "cached", "path"}``."""
     from .select import HIGHER_IS_BETTER
 
     if epochs < 0 or batch_size < 1 or restarts < 1:

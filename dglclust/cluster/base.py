@@ -553,25 +553,22 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         keeping ``q``/``z``/``pred``). With ``batch_order="rows"`` the memory-mapped features
         ``x`` are read page by page during the batches and with read-ahead during the full pass
         (rows in order). Sets ``batch_size_`` (``None``: full-batch)."""
+        from contextlib import nullcontext
+
+        from ..data.feature_store import advised
         from ..train import distributed as dist
         from ..train.minibatch import chunked
 
-        bs, batches = self._batching(n, params, seed, x)
+        bs, batches, run = self._batching(n, params, seed, x)
         if bs is None:
             return {}
         dev = self.device_
 
-        def full_forward():
-            return dist.gather_rows(
-                full_forward_rows, n,
-                lambda fn, lo, hi: chunked(fn, hi, dev, keys=_FULL_PASS_KEYS, start=lo))
-
-        if x is not None and params.get("batch_order") == "rows":
-            from ..data.feature_store import advised
-
-            def full_forward(plain=full_forward):  # rows in order: with read-ahead again
-                with advised(x, "normal", then="random"):
-                    return plain()
+        def full_forward():  # rows in order: with read-ahead where the batches read page by page
+            with advised(x, "normal", then="random") if run > 1 else nullcontext():
+                return dist.gather_rows(
+                    full_forward_rows, n,
+                    lambda fn, lo, hi: chunked(fn, hi, dev, keys=_FULL_PASS_KEYS, start=lo))
         return {"batches": batches, "lr_scale": self._batch_lr_scale(n, bs, params),
                 "full_forward": full_forward}
 
@@ -587,11 +584,11 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         return None if bs is None else max(1 << 16, bs * bs // 16)
 
     def _batching(self, n, params, seed, x=None):
-        """``(batch_size, batches)`` of a mini-batch fit, ``(None, None)`` for full batch
+        """``(batch_size, batches, run)`` of a mini-batch fit, ``(None, None, 1)`` for full batch
         (:func:`dglclust.train.minibatch.resolve_batching`); ``batches(epoch)`` deals this rank's
         shuffled node batches (generator seeded by ``seed``; runs of consecutive rows of the
-        features ``x`` with ``batch_order="rows"``, :func:`dglclust.train.minibatch.row_run`). Sets
-        ``batch_size_`` and ``world_size_``."""
+        features ``x`` with ``batch_order="rows"``: ``run`` rows each,
+        :func:`dglclust.train.minibatch.batch_run`). Sets ``batch_size_`` and ``world_size_``."""
         from ..train import distributed as dist
         from ..train.minibatch import batch_run, node_batches, resolve_batching
 
@@ -599,11 +596,11 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         self.batch_size_ = bs
         self.world_size_ = dist.world_size()
         if bs is None:
-            return None, None
+            return None, None, 1
         run = batch_run(params, bs, x, type(self).__name__)
         gen = torch.Generator().manual_seed(int(seed) + 7919)
         dev = self.device_
-        return bs, lambda epoch: dist.shard_batches(list(node_batches(n, bs, gen, dev, run)))
+        return bs, lambda epoch: dist.shard_batches(list(node_batches(n, bs, gen, dev, run))), run
 
     def _graph_minibatch(self, graph, x, params, seed, forward) -> tuple[dict, object]:
         """Mini-batch training of a GCN model (:mod:`dglclust.train.history`): ``({}, None)`` when
@@ -617,7 +614,7 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         from ..train.minibatch import chunked
 
         n = x.shape[0]
-        bs, batches = self._batching(n, params, seed, x)
+        bs, batches, _ = self._batching(n, params, seed, x)
         if bs is None:
             return {}, None
         history = HistoryGraph(graph, fixed={0: x}, device=self.device_)

@@ -205,7 +205,9 @@ def _vm_flags(x):
 
 def test_advise_sets_the_read_pattern_of_the_mapping(tmp_path):
     """advise() marks the mapping for random ("rr") or sequential ("sr") reads; a fit with
-    batch_order="rows" on mapped features marks it random; in-memory features are left alone."""
+    batch_order="rows" on mapped features marks it random during the pretraining batches and the
+    node batches only, not during the full passes nor after the fit; in-memory features are left
+    alone."""
     from dglclust.data.feature_store import advise
 
     save_features(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(3000, 16)))
@@ -231,11 +233,31 @@ def test_advise_sets_the_read_pattern_of_the_mapping(tmp_path):
         out["batches"] = lambda epoch: (seen.append(("batches", _vm_flags(x))), batches(epoch))[1]
         return out
 
+    from dglclust.train import pretrain
+
+    real_step = pretrain._loss_fn
+
+    def step_spy(module, loss, precision):  # the flags in the pretraining's batches and last pass
+        f = real_step(module, loss, precision)
+        return lambda xb: (seen.append(("pretrain", xb.shape[0], _vm_flags(x))), f(xb))[1]
+
     est._minibatch = spy
-    est.fit(g)
-    assert "rr" in _vm_flags(g.ndata["feat"])
-    assert {kind for kind, _ in seen} == {"pass", "batches"}
-    assert all(("rr" in flags) == (kind == "batches") for kind, flags in seen), seen
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr(pretrain, "_loss_fn", step_spy)
+    try:
+        est.fit(g)
+    finally:
+        monkey.undo()
+    assert "rr" not in _vm_flags(g.ndata["feat"])  # read-ahead again after the fit
+    assert {row[0] for row in seen} == {"pretrain", "pass", "batches"}
+    pre = [row for row in seen if row[0] == "pretrain"]
+    # each restart: 3000 rows in 12 batches of 256 (random runs of 16 rows), then the loss in one
+    # chunk of 4096
+    restarts = int(est.params_["pretrain_restarts"])
+    assert restarts > 1 and [rows for _, rows, _ in pre] == ([256] * 11 + [184, 3000]) * restarts
+    assert all(("rr" in flags) == (rows != 3000) for _, rows, flags in pre), pre
+    rest = [row for row in seen if row[0] != "pretrain"]
+    assert all(("rr" in flags) == (kind == "batches") for kind, flags in rest), rest
 
 
 def test_warning_when_mapped_features_exceed_the_memory(tmp_path, monkeypatch):

@@ -197,6 +197,8 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
     def fit(self, graph, y=None):
         """Cluster the nodes of ``graph`` (a DGLGraph with ``ndata["feat"]``); returns ``self``.
         ``y`` is ignored (scikit-learn API); labels in ``ndata["label"]`` only feed ``history_``."""
+        from ..data.feature_store import advise
+
         x, labels = check_graph(graph)
         graph = _simple_symmetric(graph, type(self).__name__)
         n = x.shape[0]
@@ -214,8 +216,12 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         t0 = time.perf_counter()
         self.pretrain_time_ = 0.0
         x = self._fit_input_pca(x, params)
-        with torch_rng_scope(seed):
-            self._fit(graph, x.to(self.device_), labels, params, seed)
+        try:
+            with torch_rng_scope(seed):
+                self._fit(graph, x.to(self.device_), labels, params, seed)
+        finally:  # batch_order="rows" read a mapped x page by page (_batching): read-ahead again
+            if params.get("batch_order", "random") == "rows":
+                advise(x, "normal")
         self.fit_time_ = time.perf_counter() - t0
         self._after_fit()
         return self
@@ -589,6 +595,7 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         shuffled node batches (generator seeded by ``seed``; runs of consecutive rows of the
         features ``x`` with ``batch_order="rows"``: ``run`` rows each,
         :func:`dglclust.train.minibatch.batch_run`). Sets ``batch_size_`` and ``world_size_``."""
+        from ..data.feature_store import advise
         from ..train import distributed as dist
         from ..train.minibatch import batch_run, node_batches, resolve_batching
 
@@ -598,6 +605,8 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         if bs is None:
             return None, None, 1
         run = batch_run(params, bs, x, type(self).__name__)
+        if run > 1:  # runs of rows: the mapped file page by page, not read-ahead (until the fit ends)
+            advise(x, "random")
         gen = torch.Generator().manual_seed(int(seed) + 7919)
         dev = self.device_
         return bs, lambda epoch: dist.shard_batches(list(node_batches(n, bs, gen, dev, run))), run

@@ -81,17 +81,15 @@ def row_run(params: dict, batch_size: int, row_bytes: int, owner: str = "fit") -
 
 
 def batch_run(params: dict, batch_size: int, x, owner: str = "fit") -> int:
-    """:func:`row_run` for the features ``x`` (``None``: 1); with runs (``batch_order="rows"``)
-    memory-mapped features are advised for random reads (:func:`dglclust.data.feature_store.advise`:
-    each fault reads its page only, not the read-ahead around it, which the page cache of a file
-    larger than the memory would evict unused)."""
+    """:func:`row_run` for the features ``x`` (``None``: 1). With the papers' random batches over
+    memory-mapped features larger than the available memory it warns once per mapping that
+    ``batch_order="rows"`` exists. The read advice for runs (page by page, not read-ahead) is set
+    where the batches are read (:func:`dglclust.data.feature_store.advised`)."""
     row_bytes = 0 if x is None or x.dim() != 2 else int(x.shape[1]) * x.element_size()
     run = row_run(params, batch_size, row_bytes, owner)
-    from ..data.feature_store import advise, is_memory_mapped
+    from ..data.feature_store import is_memory_mapped
 
-    if run > 1:
-        advise(x, "random")
-    elif x is not None and params.get("batch_order", "random") == "random" and \
+    if run == 1 and x is not None and params.get("batch_order", "random") == "random" and \
             is_memory_mapped(x):
         size, free = x.numel() * x.element_size(), available_memory()
         if free is not None and size > free and x.data_ptr() not in _WARNED:

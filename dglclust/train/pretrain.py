@@ -9,11 +9,13 @@ import hashlib
 import io
 import json
 import time
+from contextlib import nullcontext
 
 import numpy as np
 import torch
 from torch import nn
 
+from ..data.feature_store import advised
 from ..utils import atomic_write, cache_dir
 from .minibatch import node_batches
 
@@ -74,16 +76,18 @@ def _train_once(module, x, epochs, batch_size, lr, seed, verbose, desc, precisio
     from tqdm.auto import tqdm
 
     bar = tqdm(range(epochs), desc=desc, disable=not verbose, leave=False)
-    for _ in bar:
-        total = 0.0
-        for idx in node_batches(n, batch_size, gen, x.device, run):
-            xb = x[idx]
-            loss = step(xb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.item() * idx.numel()
-        bar.set_postfix(loss=total / n)
+    # runs of rows from a mapped file: page by page during the batches, read-ahead after them
+    with advised(x, "random", then="normal") if run > 1 else nullcontext():
+        for _ in bar:
+            total = 0.0
+            for idx in node_batches(n, batch_size, gen, x.device, run):
+                xb = x[idx]
+                loss = step(xb)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += loss.item() * idx.numel()
+            bar.set_postfix(loss=total / n)
     with torch.no_grad():
         full = sum(step(x[s:s + 4096]).item() * min(4096, n - s) for s in range(0, n, 4096)) / n
     return full

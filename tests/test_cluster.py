@@ -127,7 +127,8 @@ def test_bad_features(tiny):
     x[3, 1] = float("nan")
     x[7, 0] = float("inf")
     g.ndata["feat"] = x
-    with pytest.raises(ValueError, match=r"node features contain NaN or inf in 2 rows \(first: \[3, 7\]\)"):
+    with pytest.raises(ValueError, match=r"^node features contain NaN or inf in 2 of \d+ rows \(first bad rows: \[3, 7\]\); "
+                       r"impute or drop those rows before clustering$"):
         SDCN(2, verbose=False).fit(g)
     g.ndata.pop("feat")
     with pytest.raises(ValueError, match="the graph has no node features"):

@@ -44,7 +44,7 @@ def test_save_open_round_trip_is_mapped_and_copy_on_write(tmp_path):
     (lambda p: np.save(p, np.asfortranarray(np.zeros((4, 3), np.float32))), "(Fortran-order)"),
     (lambda p: np.save(p, np.zeros(5, np.float32)), "must hold a non-empty 2-D matrix"),
     (lambda p: np.save(p, np.array([[1.0, np.nan], [0.0, 1.0]], np.float32)),
-     "contain NaN or inf in 1 rows (first: [0])"),
+     "contain NaN or inf in 1 of 2 rows (first bad rows: [0])"),
     (lambda p: p.write_text("1,2\n3,4\n"), "is not a .npy matrix that can be memory-mapped"),
 ])
 def test_open_features_rejects_what_cannot_be_mapped(tmp_path, make, message):
@@ -71,8 +71,8 @@ def test_block_wise_check_finds_bad_rows_across_blocks(monkeypatch):
     x[3, 1] = float("nan")
     x[8, 0] = float("inf")
     x[10, 2] = 7.0
-    with pytest.raises(ValueError, match=re.escape("node features contain NaN or inf in 2 rows "
-                                                   "(first: [3, 8])")):
+    with pytest.raises(ValueError, match=re.escape("node features contain NaN or inf in 2 of 11 rows "
+                                                   "(first bad rows: [3, 8])")):
         build.check_feature_scale(x)
     x[3, 1] = x[8, 0] = 0.0
     x[9, 3] = -2e15  # beyond MAX_FEATURE_ABS, in the next-to-last block

@@ -66,11 +66,7 @@ def check_features(features, name="features", scale=False) -> torch.Tensor:
     if x.dtype != torch.float64:
         x = x.to(torch.float32)
     bad, peak = _scan_rows(x)
-    if bad.numel():
-        raise ValueError(
-            f"{name} contain NaN or inf in {bad.numel()} of {x.shape[0]} rows "
-            f"(first bad rows: {bad[:5].tolist()}); impute or drop those rows before clustering"
-        )
+    _check_rows(bad, x.shape[0], name)
     if scale:
         _check_peak(peak, name)
     return x
@@ -108,11 +104,15 @@ def check_feature_scale(x: torch.Tensor, what="node features") -> torch.Tensor:
     Read in blocks of rows: float32 features (e.g. memory-mapped ones,
     :func:`dglclust.data.open_features`) come back as they are, neither copied nor held whole."""
     bad, peak = _scan_rows(x)
-    if bad.numel():
-        raise ValueError(f"{what} contain NaN or inf in {bad.numel()} rows (first: "
-                         f"{bad[:5].tolist()}); impute or drop them before clustering")
+    _check_rows(bad, x.shape[0], what)
     _check_peak(peak, what)
     return x.float()
+
+
+def _check_rows(bad: torch.Tensor, n: int, what: str) -> None:
+    if bad.numel():
+        raise ValueError(f"{what} contain NaN or inf in {bad.numel()} of {n} rows (first bad rows: "
+                         f"{bad[:5].tolist()}); impute or drop those rows before clustering")
 
 
 def _check_peak(peak: float, what: str) -> None:

@@ -282,3 +282,59 @@ def test_warning_when_mapped_features_exceed_the_memory(tmp_path, monkeypatch):
         assert minibatch.batch_run({}, 256, x.clone(), "DEC") == 1
         monkeypatch.setattr(minibatch, "available_memory", lambda: 10**12)
         assert minibatch.batch_run({}, 256, x, "DEC") == 1
+
+
+def test_first_gcn_layer_reads_its_product_with_the_graph_once(tmp_path, monkeypatch):
+    """HistoryGraph computes A_hat X of the fixed first-layer input once (equal to the per-batch
+    neighbour gathers it replaces); a batch then reads only its own rows of it, never the
+    neighbours' rows of X. With X mapped the product is a mapped file of its own that leaves
+    nothing on disk and follows the history's read advice."""
+    from dglclust.train import history as hist_mod
+    from dglclust.train.history import HistoryGraph
+
+    g = load_dataset("digits")[0]
+    x = g.ndata["feat"].float().contiguous()
+    save_features(tmp_path / "x.npy", x)
+    xm = open_features(tmp_path / "x.npy")
+    idx = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(0))[:200]
+    feat = torch.zeros(200, x.shape[1])
+    for fixed in (x, xm):
+        h = HistoryGraph(g, fixed={0: fixed})
+        calls = []
+        real = h.rows_product
+        monkeypatch.setattr(h, "rows_product", lambda r, *a: (calls.append(r.numel()), real(r, *a))[1])
+        for norm in ("row", "sym"):
+            expected = real(idx, fixed, norm, True)
+            got = h.propagate(0, idx, feat, norm, True, refresh=False)
+            torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-7)
+            again = h.propagate(0, idx[:50], feat[:50], norm, True, refresh=False)
+            torch.testing.assert_close(again, expected[:50], rtol=0, atol=0)
+        # one pass over all rows per normalization (in chunks), nothing per batch
+        assert sum(calls) == 2 * x.shape[0]
+        product = h.fixed_product(0, "row", True)
+        assert is_memory_mapped(product) == (fixed is xm)
+        assert h.nbytes == (0 if fixed is xm else 2 * product.numel() * 4)
+    assert not any((tmp_path / "cache" / "history").iterdir())  # unlinked at once
+    h.advise("random")
+    assert "rr" in _vm_flags(product) and "rr" in _vm_flags(xm)
+    h.advise("normal")
+    assert "rr" not in _vm_flags(product) and "rr" not in _vm_flags(xm)
+    assert hist_mod._OUT_ELEMENTS > 0
+
+
+@pytest.mark.filterwarnings("ignore::dglclust.cluster.base.CollapsedClusteringWarning")  # 3 epochs
+def test_sdcn_node_batches_on_mapped_features_match_memory(tmp_path, monkeypatch):
+    """SDCN on node batches (rows in runs, the mapped first-layer product) gives the same labels
+    from mapped features as from features in memory."""
+    from dglclust.cluster import SDCN
+
+    whole = load_dataset("digits")[0]
+    mapped = load_dataset("digits", mmap_features=True)[0]
+    kw = dict(n_clusters=10, random_state=0, verbose=False, pretrain_restarts=1, epochs=3,
+              ae_dims=[128, 128, 256], precision="fp32", batch_size=256, batch_order="rows")
+    a = SDCN(**kw).fit(whole)
+    monkeypatch.setenv("DGLCLUST_CACHE", str(tmp_path / "second"))
+    b = SDCN(**kw).fit(mapped)
+    assert a.batch_size_ == b.batch_size_ == 256 and len(np.unique(a.labels_)) >= 5
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    assert "rr" not in _vm_flags(mapped.ndata["feat"])

@@ -616,22 +616,29 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         the fit is full-batch (see :meth:`_minibatch`), else the SelfTrainer arguments and
         ``batch_forward(idx)``. ``forward(graph_like, idx)`` runs the model on the rows ``idx``
         with ``graph_like`` in place of the graph (its GCN layers propagate over the batch's rows
-        with the other nodes' inputs from the history); its first GCN layer must take ``x``. The
+        with the other nodes' inputs from the history); its first GCN layer must take ``x`` (its
+        product with the graph is computed once, :meth:`HistoryGraph.fixed_product`). The
         full pass of each epoch refreshes the history; the first one runs until it is exact. Sets
         ``batch_size_``, ``world_size_`` and ``history_gb_`` (memory of the history)."""
         from ..train.history import HistoryGraph
         from ..train.minibatch import chunked
 
         n = x.shape[0]
-        bs, batches, _ = self._batching(n, params, seed, x)
+        bs, batches, run = self._batching(n, params, seed, x)
         if bs is None:
             return {}, None
         history = HistoryGraph(graph, fixed={0: x}, device=self.device_)
         dev = self.device_
 
         def refresh():  # every rank refreshes all rows: each needs the whole history
-            return chunked(lambda idx: forward(history.view(idx, refresh=True), idx), n, dev,
-                           keys=_FULL_PASS_KEYS)
+            if run > 1:  # rows in order (x and the first layer's product): read-ahead
+                history.advise("normal")
+            try:
+                return chunked(lambda idx: forward(history.view(idx, refresh=True), idx), n, dev,
+                               keys=_FULL_PASS_KEYS)
+            finally:
+                if run > 1:  # the node batches read runs of rows page by page
+                    history.advise("random")
 
         def full_forward():
             out = refresh() if history.store else history.initialize(refresh)

@@ -15,7 +15,11 @@ model expects the graph; :class:`dglclust.nn.GCNLayer` calls ``view.propagate_ro
 * **refresh pass** (``view(idx, refresh=True)``, chunks of rows in order, no gradients): layer
   ``k`` writes the chunk's fresh inputs into the history first, then propagates; this is the
   forward-only full pass that computes the target P and the labels each epoch. Layer inputs given
-  as ``fixed`` (the features, for the first layer) are exact and never stored.
+  as ``fixed`` (the features, for the first layer) are exact and never stored: their product
+  :math:`\\hat A X` depends on the graph alone, so it is computed once (O(E d), one pass over the
+  rows in order) and a batch reads its own rows of it -- no neighbour rows of ``X`` are gathered
+  after that, which matters when ``X`` is memory-mapped from a file larger than the memory
+  (the product then goes to a mapped file of its own, :meth:`HistoryGraph.fixed_product`).
 
 Before the first epoch :meth:`HistoryGraph.initialize` runs one refresh pass per stored layer, after
 which the history equals the exact full-graph inputs (layer ``k``'s are exact once layers ``< k``
@@ -24,8 +28,9 @@ layers only through its own (self-loop) term. Normalizations ``"row"``, ``"sym"`
 with self-loops match :func:`dglclust.ops.graph_spmm`.
 
 Cost: memory ``n x (sum of stored widths)`` bfloat16 (SDCN 500-500-2000-10: 6 GB at 1M nodes) plus
-the CSR; time per step O(|B| deg w) for the gathers of each layer, per refresh pass O(E w) summed
-over the layers.
+the CSR, plus ``n x d`` float32 for the fixed layer's product (in memory, or a mapped file when the
+features are mapped); time per step O(|B| deg w) for the gathers of each stored layer and O(|B| d)
+for the fixed one, per refresh pass O(E w) summed over the stored layers.
 :meth:`_BatchView.smooth` (SDCN's and AGCN's ``q_hops`` with node batches) adds one stored layer
 of the latent width l per hop and O(n l) per step for the mean.
 """
@@ -58,6 +63,8 @@ class HistoryGraph:
         self.dtype = dtype
         self.store: dict[int, torch.Tensor] = {}
         self._row_sums: dict[str, torch.Tensor] = {}  # norm -> (N 1), n x 1 (smooth)
+        self._products: dict[tuple, torch.Tensor] = {}  # (layer, norm, loops) -> A_hat fixed
+        self._advice = "normal"
 
     def view(self, idx: torch.Tensor, refresh: bool = False) -> "_BatchView":
         """What a model takes in place of the graph for the nodes ``idx`` (int64)."""
@@ -74,7 +81,59 @@ class HistoryGraph:
 
     @property
     def nbytes(self) -> int:
-        return sum(t.numel() * t.element_size() for t in self.store.values())
+        """Bytes of the stored layers and of the fixed layers' products held in memory."""
+        from ..data.feature_store import is_memory_mapped
+
+        return sum(t.numel() * t.element_size() for t in self.store.values()) + \
+            sum(t.numel() * t.element_size() for t in self._products.values()
+                if not is_memory_mapped(t))
+
+    def fixed_product(self, layer: int, norm="row", add_self_loops=True) -> torch.Tensor:
+        r""":math:`\hat A X` (float32, ``n x d``) for the fixed input ``X`` of ``layer``, computed
+        once over the rows in order (chunks of :meth:`rows_product`) and kept. When ``X`` is
+        memory-mapped the product is written to a mapped file in ``cache_dir()/history`` that is
+        unlinked at once (the pages go back to the file under memory pressure, nothing is left on
+        disk after the process), read with the advice of :meth:`advise`."""
+        key = (int(layer), norm, bool(add_self_loops))
+        out = self._products.get(key)
+        if out is not None:
+            return out
+        from ..data.feature_store import advise, is_memory_mapped
+
+        fixed = self.fixed[layer]
+        shape = (self.n, int(fixed.shape[1]))
+        if is_memory_mapped(fixed):
+            import os
+
+            import numpy as np
+
+            from ..utils import cache_dir
+
+            folder = cache_dir() / "history"
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f".fixed-{os.getpid()}-{id(self)}-{layer}.npy"
+            arr = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=shape)
+            path.unlink()  # the mapping keeps the file until it is unmapped
+            out = torch.from_numpy(arr)
+        else:
+            out = torch.empty(shape, dtype=torch.float32, device=fixed.device)
+        step = max(1, int(_OUT_ELEMENTS // max(shape[1], 1)))
+        for lo in range(0, self.n, step):
+            rows = torch.arange(lo, min(lo + step, self.n), device=fixed.device)
+            out[lo:lo + step] = self.rows_product(rows, fixed, norm, add_self_loops)
+        advise(out, self._advice)
+        self._products[key] = out
+        return out
+
+    def advise(self, advice: str) -> None:
+        """Read-ahead advice (:func:`dglclust.data.feature_store.advise`) for the memory-mapped
+        fixed inputs and their products: ``"random"`` while node batches read runs of rows,
+        ``"normal"`` for the passes over the rows in order."""
+        from ..data.feature_store import advise
+
+        self._advice = advice
+        for t in (*self.fixed.values(), *self._products.values()):
+            advise(t, advice)
 
     # -- the propagation ------------------------------------------------------------------------
     def _scales(self, idx, norm, add_self_loops):
@@ -149,7 +208,7 @@ class HistoryGraph:
             if fixed.shape[1] != feat.shape[1]:
                 raise ValueError(f"layer {layer}: the fixed input has {fixed.shape[1]} columns, "
                                  f"the model fed {feat.shape[1]}")
-            return self.rows_product(idx, fixed, norm, add_self_loops)
+            return self.fixed_product(layer, norm, add_self_loops)[idx].float()
         h = self.store.get(layer)
         if h is None:
             if not refresh:

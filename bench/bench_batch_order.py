@@ -7,7 +7,9 @@ from the page cache. The process maps the features (:func:`dglclust.data.open_fe
 the value check, which would read the whole file first), draws the epoch's batches with
 :func:`dglclust.train.minibatch.node_batches` (``run`` from
 :func:`dglclust.train.minibatch.row_run`: ``batch_order="random"`` or ``"rows"``) and gathers
-each batch's rows, as a fit's ``x[idx]`` does, for one epoch or until ``--max-seconds``; it
+each batch's rows, as a fit's ``x[idx]`` does (``neighbours``: also the batch's neighbours' rows,
+summed per node as a GCN layer's input, in runs as ``rows``; the graph is held in memory and the
+limit grows by its size), for one epoch or until ``--max-seconds``; it
 reports the rows gathered, the bytes the kernel read for them (``read_bytes`` of
 ``/proc/self/io``; divided by the bytes of the rows used: 1 is no waste), its major page faults
 and the seconds. Orders alternate (random, rows, random, rows ...).
@@ -50,14 +52,25 @@ def io():
         return read, int(fh.read().rsplit(")", 1)[1].split()[9])
 x = open_features(path, check=False, advice=advice)
 gen = torch.Generator().manual_seed(0)
+csr = None
 if order == "pass":  # the chunked full pass: row ranges in order
     run = FULL_PASS_CHUNK
     batches = torch.arange(x.shape[0]).split(FULL_PASS_CHUNK)
 else:
-    run = row_run({"batch_order": order}, batch_size, x.shape[1] * x.element_size())
+    run = row_run({"batch_order": "random" if order == "random" else "rows"}, batch_size,
+                  x.shape[1] * x.element_size())
     batches = node_batches(x.shape[0], batch_size, gen, run=run)
+if order == "neighbours":  # the first GCN layer's input of each batch: its neighbours' rows too
+    import numpy as np
+    indptr, indices = (torch.from_numpy(np.load(f)) for f in sys.argv[6:8])
 r0, f0 = io(); t0 = time.perf_counter(); total = 0.0; rows = 0
 for idx in batches:
+    if order == "neighbours":
+        starts = indptr[idx]; counts = indptr[idx + 1] - starts
+        offsets = torch.cumsum(counts, 0) - counts
+        pos = starts.repeat_interleave(counts) + torch.arange(int(counts.sum())) \
+            - offsets.repeat_interleave(counts)
+        total += float(torch.nn.functional.embedding_bag(indices[pos], x, offsets, mode="sum").sum())
     total += float(x[idx].sum())
     rows += idx.numel()
     if time.perf_counter() - t0 > max_s:
@@ -70,12 +83,17 @@ print(json.dumps({"run": run, "rows": rows, "epoch_fraction": rows / x.shape[0],
 """
 
 
-def one(path, order, batch_size, limit_mb, max_s, advice="normal"):
+def one(path, order, batch_size, limit_mb, max_s, advice="normal", csr=None):
+    """One epoch of ``order`` in a fresh cgroup; ``csr`` (the ``(indptr, indices)`` .npy files of
+    the graph) for ``neighbours``, whose limit grows by their size (the graph is held in memory),
+    so that the same memory is left to the page cache."""
     from bench_feature_store import evict_file, limited
 
     size = evict_file(path)
+    extra = [] if order != "neighbours" else [str(f) for f in csr]
+    limit_mb += sum(round(Path(f).stat().st_size / 2**20) for f in extra)
     argv, group = limited([sys.executable, "-c", CHILD, str(path), order, str(batch_size),
-                           str(max_s), advice], limit_mb / 1024)
+                           str(max_s), advice, *extra], limit_mb / 1024)
     la0 = os.getloadavg()[0]
     try:
         done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True)
@@ -119,29 +137,39 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--advice", default="normal", help="madvise of the mapping: normal, random, "
                     "sequential, or several, comma-separated")
-    ap.add_argument("--orders", default="random,rows", help="random, rows and/or pass (the "
-                    "chunked full pass, in order), comma-separated")
+    ap.add_argument("--orders", default="random,rows", help="random, rows, pass (the chunked full "
+                    "pass, in order) and/or neighbours (runs of rows with their neighbours' rows: "
+                    "a GCN layer's input gathered per batch; needs --dataset), comma-separated")
     ap.add_argument("--max-seconds", type=float, default=120,
                     help="stop an epoch after the batch that passes this many seconds")
     ap.add_argument("--out", default="bench/results_batch_order.md")
     args = ap.parse_args(argv)
-    path = args.features
+    path, csr = args.features, None
     if path is None:
         from dglclust.data import load_dataset
         from dglclust.data.feature_store import is_memory_mapped
 
-        feat = load_dataset(args.dataset, mmap_features=True)[0].ndata["feat"]
-        assert is_memory_mapped(feat)
+        g = load_dataset(args.dataset, mmap_features=True)[0]
+        assert is_memory_mapped(g.ndata["feat"])
         from dglclust.utils import cache_dir
 
         path = next((cache_dir() / "processed" / args.dataset).glob("*.feat.npy"))
+        if "neighbours" in args.orders:
+            import numpy as np
+
+            indptr, indices, _ = g.adj_tensors("csr")
+            csr = [cache_dir() / "processed" / args.dataset / f"{name}.csr.npy"
+                   for name in ("indptr", "indices")]
+            for f, t in zip(csr, (indptr, indices)):
+                np.save(f, t.numpy())
+            del g, indptr, indices
     out = Path(args.out)
     jsonl = out.with_suffix(".jsonl")
     for _ in range(args.repeats):
         for advice in args.advice.split(","):
             for order in args.orders.split(","):
                 row = one(Path(path), order, args.batch_size, args.limit_mb, args.max_seconds,
-                          advice)
+                          advice, csr)
                 print(json.dumps(row), flush=True)
                 with open(jsonl, "a") as fh:
                     fh.write(json.dumps(row) + "\n")

@@ -300,9 +300,16 @@ def test_first_gcn_layer_reads_its_product_with_the_graph_once(tmp_path, monkeyp
     feat = torch.zeros(200, x.shape[1])
     for fixed in (x, xm):
         h = HistoryGraph(g, fixed={0: fixed})
-        calls = []
+        h.gather_advice = "random"  # as a fit with batch_order="rows" sets it
+        calls, flags = [], []
         real = h.rows_product
-        monkeypatch.setattr(h, "rows_product", lambda r, *a: (calls.append(r.numel()), real(r, *a))[1])
+
+        def spy(r, *a):
+            calls.append(r.numel())
+            if fixed is xm:
+                flags.append(_vm_flags(xm))
+            return real(r, *a)
+        monkeypatch.setattr(h, "rows_product", spy)
         for norm in ("row", "sym"):
             expected = real(idx, fixed, norm, True)
             got = h.propagate(0, idx, feat, norm, True, refresh=False)
@@ -311,10 +318,12 @@ def test_first_gcn_layer_reads_its_product_with_the_graph_once(tmp_path, monkeyp
             torch.testing.assert_close(again, expected[:50], rtol=0, atol=0)
         # one pass over all rows per normalization (in chunks), nothing per batch
         assert sum(calls) == 2 * x.shape[0]
+        assert all("rr" in f for f in flags)  # the scattered gathers of X: page by page
         product = h.fixed_product(0, "row", True)
         assert is_memory_mapped(product) == (fixed is xm)
         assert h.nbytes == (0 if fixed is xm else 2 * product.numel() * 4)
-    assert not any((tmp_path / "cache" / "history").iterdir())  # unlinked at once
+    assert flags and not any((tmp_path / "cache" / "history").iterdir())  # unlinked at once
+    assert "rr" not in _vm_flags(xm) and "rr" not in _vm_flags(product)  # back to the history's
     h.advise("random")
     assert "rr" in _vm_flags(product) and "rr" in _vm_flags(xm)
     h.advise("normal")

@@ -628,6 +628,8 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         if bs is None:
             return {}, None
         history = HistoryGraph(graph, fixed={0: x}, device=self.device_)
+        if run > 1:  # a file larger than the memory: the product's neighbour gathers page by page
+            history.gather_advice = "random"
         dev = self.device_
 
         def refresh():  # every rank refreshes all rows: each needs the whole history

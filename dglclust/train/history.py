@@ -65,6 +65,9 @@ class HistoryGraph:
         self._row_sums: dict[str, torch.Tensor] = {}  # norm -> (N 1), n x 1 (smooth)
         self._products: dict[tuple, torch.Tensor] = {}  # (layer, norm, loops) -> A_hat fixed
         self._advice = "normal"
+        #: read advice of a mapped fixed input while its product gathers neighbours' rows (scattered
+        #: reads): ``"random"`` for a file larger than the memory (``batch_order="rows"``)
+        self.gather_advice: str | None = None
 
     def view(self, idx: torch.Tensor, refresh: bool = False) -> "_BatchView":
         """What a model takes in place of the graph for the nodes ``idx`` (int64)."""
@@ -93,12 +96,15 @@ class HistoryGraph:
         once over the rows in order (chunks of :meth:`rows_product`) and kept. When ``X`` is
         memory-mapped the product is written to a mapped file in ``cache_dir()/history`` that is
         unlinked at once (the pages go back to the file under memory pressure, nothing is left on
-        disk after the process), read with the advice of :meth:`advise`."""
+        disk after the process), read with the advice of :meth:`advise`; while it is computed, a
+        mapped ``X`` is read with :attr:`gather_advice` (scattered rows)."""
         key = (int(layer), norm, bool(add_self_loops))
         out = self._products.get(key)
         if out is not None:
             return out
-        from ..data.feature_store import advise, is_memory_mapped
+        from contextlib import nullcontext
+
+        from ..data.feature_store import advise, advised, is_memory_mapped
 
         fixed = self.fixed[layer]
         shape = (self.n, int(fixed.shape[1]))
@@ -118,9 +124,11 @@ class HistoryGraph:
         else:
             out = torch.empty(shape, dtype=torch.float32, device=fixed.device)
         step = max(1, int(_OUT_ELEMENTS // max(shape[1], 1)))
-        for lo in range(0, self.n, step):
-            rows = torch.arange(lo, min(lo + step, self.n), device=fixed.device)
-            out[lo:lo + step] = self.rows_product(rows, fixed, norm, add_self_loops)
+        with advised(fixed, self.gather_advice, then=self._advice) if self.gather_advice \
+                else nullcontext():
+            for lo in range(0, self.n, step):
+                rows = torch.arange(lo, min(lo + step, self.n), device=fixed.device)
+                out[lo:lo + step] = self.rows_product(rows, fixed, norm, add_self_loops)
         advise(out, self._advice)
         self._products[key] = out
         return out

@@ -136,7 +136,11 @@ class SDCN(BaseClusterer):
     as ``Q^power`` instead of DEC's ``Q^2`` (docs/protocol.md; SDCN uses 2 and 16 on CiteSeer, AGCN on ACM).
 
     Cost: each epoch O(n d h + E h) time (d features, h the widest layer, E edges; ``q_hops``
-    adds O(q_hops E l), l the latent width), memory O(n (d + sum of widths)); nothing n x n. ``predict``/``transform`` take a DGLGraph over the new
+    adds O(q_hops E l), l the latent width), memory O(n (d + sum of widths)); nothing n x n. On
+    node batches (above 200,000 nodes, or ``batch_size``) the GCN layers read the other nodes'
+    inputs from a bfloat16 history (n x sum of widths, :mod:`dglclust.train.history`) and the
+    first layer its product with the graph, computed once (n x d float32; a mapped file when the
+    features are mapped). ``predict``/``transform`` take a DGLGraph over the new
     nodes (the GCN branch propagates over it).
 
     Example:

@@ -38,6 +38,7 @@ import json, os, sys, time
 import torch
 torch.set_num_threads(1)
 from dglclust.data.feature_store import open_features
+from dglclust.train.history import csr_neighbours
 from dglclust.train.minibatch import FULL_PASS_CHUNK, node_batches, row_run
 
 path, order, batch_size, max_s, advice = (sys.argv[1], sys.argv[2], int(sys.argv[3]),
@@ -52,7 +53,6 @@ def io():
         return read, int(fh.read().rsplit(")", 1)[1].split()[9])
 x = open_features(path, check=False, advice=advice)
 gen = torch.Generator().manual_seed(0)
-csr = None
 if order == "pass":  # the chunked full pass: row ranges in order
     run = FULL_PASS_CHUNK
     batches = torch.arange(x.shape[0]).split(FULL_PASS_CHUNK)
@@ -66,11 +66,8 @@ if order == "neighbours":  # the first GCN layer's input of each batch: its neig
 r0, f0 = io(); t0 = time.perf_counter(); total = 0.0; rows = 0
 for idx in batches:
     if order == "neighbours":
-        starts = indptr[idx]; counts = indptr[idx + 1] - starts
-        offsets = torch.cumsum(counts, 0) - counts
-        pos = starts.repeat_interleave(counts) + torch.arange(int(counts.sum())) \
-            - offsets.repeat_interleave(counts)
-        total += float(torch.nn.functional.embedding_bag(indices[pos], x, offsets, mode="sum").sum())
+        cols, offsets = csr_neighbours(indptr, indices, idx)
+        total += float(torch.nn.functional.embedding_bag(cols, x, offsets, mode="sum").sum())
     total += float(x[idx].sum())
     rows += idx.numel()
     if time.perf_counter() - t0 > max_s:

@@ -620,6 +620,8 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         product with the graph is computed once, :meth:`HistoryGraph.fixed_product`). The
         full pass of each epoch refreshes the history; the first one runs until it is exact. Sets
         ``batch_size_``, ``world_size_`` and ``history_gb_`` (memory of the history)."""
+        from contextlib import nullcontext
+
         from ..train.history import HistoryGraph
         from ..train.minibatch import chunked
 
@@ -633,14 +635,11 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         dev = self.device_
 
         def refresh():  # every rank refreshes all rows: each needs the whole history
-            if run > 1:  # rows in order (x and the first layer's product): read-ahead
-                history.advise("normal")
-            try:
+            # rows in order (x and the first layer's product): read-ahead; the node batches read
+            # runs of rows page by page
+            with history.advised("normal", then="random") if run > 1 else nullcontext():
                 return chunked(lambda idx: forward(history.view(idx, refresh=True), idx), n, dev,
                                keys=_FULL_PASS_KEYS)
-            finally:
-                if run > 1:  # the node batches read runs of rows page by page
-                    history.advise("random")
 
         def full_forward():
             out = refresh() if history.store else history.initialize(refresh)

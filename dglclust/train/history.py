@@ -36,12 +36,30 @@ of the latent width l per hop and O(n l) per step for the mean.
 """
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager, nullcontext
+
+import numpy as np
 import torch
 
-__all__ = ["HistoryGraph"]
+from ..utils import cache_dir
+
+__all__ = ["HistoryGraph", "csr_neighbours"]
 
 #: output rows x width per chunk of a propagation (bounds the temporary memory)
 _OUT_ELEMENTS = 1 << 24
+
+
+def csr_neighbours(indptr: torch.Tensor, indices: torch.Tensor, rows: torch.Tensor):
+    """``(cols, offsets)`` of the CSR rows ``rows`` (any order): their neighbours' ids one row
+    after the other, and where each row's start in ``cols`` (the bags of
+    ``torch.nn.functional.embedding_bag``)."""
+    starts = indptr[rows]
+    counts = indptr[rows + 1] - starts
+    offsets = torch.cumsum(counts, 0) - counts
+    pos = starts.repeat_interleave(counts) + torch.arange(int(counts.sum()), device=rows.device) \
+        - offsets.repeat_interleave(counts)
+    return indices[pos], offsets
 
 
 class HistoryGraph:
@@ -102,19 +120,11 @@ class HistoryGraph:
         out = self._products.get(key)
         if out is not None:
             return out
-        from contextlib import nullcontext
-
         from ..data.feature_store import advise, advised, is_memory_mapped
 
         fixed = self.fixed[layer]
         shape = (self.n, int(fixed.shape[1]))
         if is_memory_mapped(fixed):
-            import os
-
-            import numpy as np
-
-            from ..utils import cache_dir
-
             folder = cache_dir() / "history"
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f".fixed-{os.getpid()}-{id(self)}-{layer}.npy"
@@ -142,6 +152,16 @@ class HistoryGraph:
         self._advice = advice
         for t in (*self.fixed.values(), *self._products.values()):
             advise(t, advice)
+
+    @contextmanager
+    def advised(self, advice: str, then: str):
+        """:meth:`advise` ``advice`` within the block, ``then`` after it (also for a product the
+        block computes), as :func:`dglclust.data.feature_store.advised` does for one tensor."""
+        self.advise(advice)
+        try:
+            yield
+        finally:
+            self.advise(then)
 
     # -- the propagation ------------------------------------------------------------------------
     def _scales(self, idx, norm, add_self_loops):
@@ -175,13 +195,7 @@ class HistoryGraph:
                     cols = self.indices[lo:hi]
                     offsets = self.indptr[r] - lo
                 else:
-                    starts = self.indptr[r]
-                    counts = self.indptr[r + 1] - starts
-                    offsets = torch.cumsum(counts, 0) - counts
-                    total = int(counts.sum())
-                    pos = starts.repeat_interleave(counts) + torch.arange(total, device=r.device) \
-                        - offsets.repeat_interleave(counts)
-                    cols = self.indices[pos]
+                    cols, offsets = csr_neighbours(self.indptr, self.indices, r)
                 row_scale, sym = self._scales(r, norm, add_self_loops)
                 weights = self._col_scale(cols, add_self_loops).to(h.dtype) if sym else None
                 acc = torch.nn.functional.embedding_bag(cols, h, offsets, mode="sum",
@@ -216,7 +230,7 @@ class HistoryGraph:
             if fixed.shape[1] != feat.shape[1]:
                 raise ValueError(f"layer {layer}: the fixed input has {fixed.shape[1]} columns, "
                                  f"the model fed {feat.shape[1]}")
-            return self.fixed_product(layer, norm, add_self_loops)[idx].float()
+            return self.fixed_product(layer, norm, add_self_loops)[idx]
         h = self.store.get(layer)
         if h is None:
             if not refresh:

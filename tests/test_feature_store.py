@@ -342,6 +342,9 @@ def test_sdcn_node_batches_on_mapped_features_match_memory(tmp_path, monkeypatch
     a = SDCN(**kw).fit(whole)
     monkeypatch.setenv("DGLCLUST_CACHE", str(tmp_path / "second"))
     b = SDCN(**kw).fit(mapped)
-    assert a.batch_size_ == b.batch_size_ == 256 and len(np.unique(a.labels_)) >= 5
+    # not a constant labelling (3 epochs leave 6 clusters on the development machine; the floor
+    # does not depend on that count), and the soft assignments agree as well as the labels
+    assert a.batch_size_ == b.batch_size_ == 256 and len(np.unique(a.labels_)) >= 2
     np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_array_equal(np.asarray(a.soft_assignments_), np.asarray(b.soft_assignments_))
     assert "rr" not in _vm_flags(mapped.ndata["feat"])

@@ -125,7 +125,8 @@ def build_parser():
                    help="keep the features on disk, memory-mapped, instead of in memory: "
                         "--dataset's from its processed cache, --features from a float32 .npy")
     f.add_argument("--knn", type=int, default=10,
-                   help="neighbours of the kNN graph built when --features has no --edges")
+                   help="neighbours of the kNN graph built when --features has no --edges "
+                        "(not built for the models that read no graph: ae, dec, idec)")
     f.add_argument("--n-clusters", type=int, default=None,
                    help="number of clusters (default: the number of classes of the labels)")
     f.add_argument("--seed", type=int, default=0)
@@ -256,7 +257,11 @@ def _read_labels(path):
     return np.asarray([ln.split(",")[-1].strip() for ln in lines])
 
 
-def _own_graph(args):
+def _own_graph(args, reads_graph=True):
+    """The graph of ``--features`` (+ ``--edges``, ``--labels``); without ``--edges``, a kNN graph
+    over the features, unless the model reads no graph (``reads_graph=False``: AE+KMeans, DEC,
+    IDEC), which gets the nodes without edges (a kNN graph of a million rows would cost more than
+    the fit)."""
     from dglclust.data import from_arrays
 
     if args.mmap_features:
@@ -273,6 +278,10 @@ def _own_graph(args):
     else:
         x = _read_matrix(args.features, "features")
     edges = None if args.edges is None else _read_matrix(args.edges, "edges")
+    if edges is None and not reads_graph:
+        import numpy as np
+
+        edges = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
     labels = None if args.labels is None else _read_labels(args.labels)
     try:
         return from_arrays(x, edges=edges, labels=labels, knn=args.knn,
@@ -355,7 +364,7 @@ def cmd_fit(args, argv):
     if images:  # image models (gfdc) take (N, C, H, W) tensors, not graphs
         x_img, y_img = _load_images(dataset, data_dir=args.data_dir)
     elif args.features:
-        graph = _own_graph(args)
+        graph = _own_graph(args, reads_graph=getattr(cls, "inference", "graph") != "features")
     else:
         graph = _r.load_graph(dataset, data_dir=args.data_dir, mmap_features=args.mmap_features)
     config_name = dataset if args.dataset else None

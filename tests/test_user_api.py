@@ -243,6 +243,33 @@ def test_fit_on_own_files(tmp_path, capsys):
     assert rc == 0 and "no ground-truth labels: 3 clusters found" in out
 
 
+def test_fit_on_own_features_builds_a_knn_graph_only_for_models_that_read_one(tmp_path, capsys,
+                                                                             monkeypatch):
+    x, _ = blobs(n_per=20)
+    np.save(tmp_path / "x.npy", x)
+    import dglclust.data.arrays as arrays
+
+    built, fitted = [], []
+    knn_graph = arrays.knn_graph
+    monkeypatch.setattr(arrays, "knn_graph", lambda *a, **k: built.append(a[1]) or knn_graph(*a, **k))
+    fit = cli._r.build_estimator
+
+    def spy(*a, **k):
+        est = fit(*a, **k)
+        est_fit = est.fit
+        est.fit = lambda g: fitted.append(g.num_edges()) or est_fit(g)
+        return est
+
+    monkeypatch.setattr(cli._r, "build_estimator", spy)
+    args = ["--features", str(tmp_path / "x.npy"), "--n-clusters", "3", "--quiet", "--knn", "4"]
+    assert cli.main(["fit", "--model", "dec", *args, "--set", "pretrain_epochs=1",
+                     "--set", "ae_dims=[8,8,8]", "--epochs", "1"]) == 0
+    assert built == [] and fitted == [0]  # DEC reads no graph: the nodes without edges
+    assert cli.main(["fit", "--model", "gae", *args, "--epochs", "1"]) == 0
+    assert built == [4] and fitted[1] > 0  # GAE reads one: the kNN graph with --knn neighbours
+    capsys.readouterr()
+
+
 def test_version_help_and_python_m(capsys):
     with pytest.raises(SystemExit) as exc:
         cli.main(["--version"])

@@ -29,6 +29,18 @@ each batch order reads per row it uses:
     python bench/bench_feature_store.py --dataset sbm-1m --model dec --set epochs=5 \
         --compare order --limit-gb 2.2 --out bench/results_feature_store.md
 
+``--planted N,D`` fits the user's way instead, on files: a planted partition with N nodes and
+D-dimensional features (``dglclust.data.planted_partition(N, d=D, seed=0)``, the ``sbm-*``
+generator; 10 blocks), written once to ``<cache>/bench/planted-NxD/`` as ``features.npy`` (float32,
+N x D x 4 bytes) and ``labels.npy``, then ``python -m dglclust fit --model M --features
+features.npy --labels labels.npy [--mmap-features]``: a feature file larger than the memory limit
+(no graph: AE+KMeans, DEC and IDEC read none), each fit with an empty cache folder (its AE
+pretraining included). The models' settings come from ``--set``:
+
+    python bench/bench_feature_store.py --planted 1000000,1024 --model dec --limit-gb 2 \
+        --set input_pca=clusters --set pretrain_epochs=5 --set pretrain_batch_size=1024 \
+        --set pretrain_restarts=1 --set epochs=30 --out bench/results_feature_store.md
+
 Each fit is appended as a JSON line to ``<out>.jsonl``; the table in ``<out>`` is rebuilt from
 all lines.
 """
@@ -109,19 +121,58 @@ def evict(dataset):
     return round(total / 2**30, 2)
 
 
-def fit_once(model, dataset, seed, sets, mmap, limit_gb=None, timeout=3600):
+def planted_files(n, d, k=10):
+    """``(features.npy, labels.npy)`` of ``planted_partition(n, k, d=d, seed=0)`` in the cache
+    folder, generated on first use (in a child process, so that its memory is not this one's)."""
+    from dglclust.utils import cache_dir
+
+    folder = cache_dir() / "bench" / f"planted-{n}x{d}"
+    feats, labels = folder / "features.npy", folder / "labels.npy"
+    if not (feats.is_file() and labels.is_file()):
+        code = (f"import sys; sys.path.insert(0, {str(HERE)!r}); import bench_feature_store as b; "
+                f"b.generate_planted({n}, {d}, {k}, {str(folder)!r})")
+        subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+    return feats, labels
+
+
+def generate_planted(n, d, k, folder):
+    """Write ``planted_partition(n, k, d=d, seed=0)``'s features and labels to ``folder``."""
+    import numpy as np
+
+    from dglclust.data import planted_partition, save_features
+    from dglclust.utils import atomic_write
+
+    out = planted_partition(n, k, d=d, seed=0)
+    save_features(Path(folder) / "features.npy", out.pop("features"))  # atomically
+    with atomic_write(Path(folder) / "labels.npy", "wb") as fh:
+        np.save(fh, out["labels"])
+
+
+def fit_once(model, dataset, seed, sets, mmap, limit_gb=None, timeout=3600, files=None):
+    """One fit of ``model`` on ``dataset`` (a registered name) or, with ``files`` =
+    ``(features.npy, labels.npy)``, on those files through ``--features``/``--labels``."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run.json"
         from bench_scale import fit_command
 
-        cmd = fit_command(model, dataset, seed, sets, out)
+        if files is None:
+            cmd = fit_command(model, dataset, seed, sets, out)
+        else:
+            cmd = [sys.executable, "-m", "dglclust", "fit", "--model", model, "--features",
+                   str(files[0]), "--labels", str(files[1]), "--seed", str(seed), "--quiet",
+                   "--out", str(out)]
+            for s in sets:
+                cmd += ["--set", s]
         if mmap:
             cmd.append("--mmap-features")
         group = None
         argv = cmd
         evicted = False
         if limit_gb:
-            evict(dataset)
+            if files is None:
+                evict(dataset)
+            else:
+                evict_file(files[0])
             evicted = True
             argv, group = limited(cmd, limit_gb)
         from run_all import cpu_name
@@ -130,8 +181,11 @@ def fit_once(model, dataset, seed, sets, mmap, limit_gb=None, timeout=3600):
         peak = {k: 0 for k in FIELDS}
         io_last = None
         t0 = time.time()
+        env = None
+        if files is not None:  # a whole fit, as on a new machine: the AE pretraining included
+            env = {**os.environ, "DGLCLUST_CACHE": str(Path(tmp) / "cache")}
         with subprocess.Popen(argv, cwd=ROOT, text=True, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, start_new_session=True) as child:
+                              stderr=subprocess.PIPE, start_new_session=True, env=env) as child:
             while child.poll() is None:
                 for k, v in _status_kb(child.pid).items():
                     peak[k] = max(peak[k], v)
@@ -191,6 +245,9 @@ def table(rows):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dataset", default="sbm-1m")
+    ap.add_argument("--planted", default=None, metavar="N,D",
+                    help="fit on feature/label files of a planted partition with N nodes and D "
+                         "features instead of --dataset (docstring)")
     ap.add_argument("--model", default="dec")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--set", dest="sets", action="append", default=[])
@@ -203,14 +260,21 @@ def main(argv=None):
     args = ap.parse_args(argv)
     out = Path(args.out)
     jsonl = out.with_suffix(".jsonl")
-    # the memory-mapped cache is split from the whole-graph one on its first use: not measured
-    subprocess.run([sys.executable, "-c", "from dglclust.data import load_dataset; "
-                    f"load_dataset({args.dataset!r}, mmap_features=True)"], cwd=ROOT, check=True)
+    files = None
+    if args.planted:
+        n, d = (int(v) for v in args.planted.split(","))
+        files = planted_files(n, d)
+        args.dataset = f"planted {n:,} x {d} (files)"
+    else:
+        # the memory-mapped cache is split from the whole-graph one on its first use: not measured
+        subprocess.run([sys.executable, "-c", "from dglclust.data import load_dataset; "
+                        f"load_dataset({args.dataset!r}, mmap_features=True)"], cwd=ROOT, check=True)
     runs = ([(False, args.sets), (True, args.sets)] if args.compare == "features" else
             [(True, [*args.sets, f"batch_order={o}"]) for o in ("random", "rows")])
     for _ in range(args.repeats):
         for mmap, sets in runs:
-            row = fit_once(args.model, args.dataset, args.seed, sets, mmap, args.limit_gb)
+            row = fit_once(args.model, args.dataset, args.seed, sets, mmap, args.limit_gb,
+                           files=files)
             print(json.dumps(row), flush=True)
             with open(jsonl, "a") as fh:
                 fh.write(json.dumps(row) + "\n")

@@ -136,6 +136,39 @@ def test_fit_on_mapped_features_reads_them_in_place(tmp_path, monkeypatch):
                           KMeansPropagated(n_clusters=10, random_state=0).fit(whole).labels_)
 
 
+def test_input_pca_of_a_mapped_file_makes_no_copy_of_it(tmp_path):
+    """``input_pca`` on mapped features: above 1,000 columns scikit-learn's own choice (randomized
+    solver) centres a copy of the matrix; the mapped path takes the covariance solver instead,
+    whose allocations stay far below the file, and finds the same components."""
+    import tracemalloc
+
+    from dglclust.data.projection import fit_pca
+
+    rng = np.random.default_rng(0)
+    n, d, k = 40000, 1001, 4
+    signal = rng.normal(size=(n, k)) * np.array([9.0, 7.0, 5.0, 3.0])
+    x = (signal @ np.linalg.qr(rng.normal(size=(d, k)))[0].T + rng.normal(size=(n, d))
+         + 2.0).astype(np.float32)
+    mapped = open_features(save_features(tmp_path / "x.npy", x))
+    tracemalloc.start()
+    try:
+        mean, comps = fit_pca(mapped, k)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.3 * x.nbytes  # O(d^2), ~25 MB: the 160 MB file is not copied
+    x64 = x.astype(np.float64)
+    top = np.linalg.eigh(np.cov(x64, rowvar=False))[1][:, ::-1][:, :k]  # exact, float64
+    np.testing.assert_allclose(mean, x64.mean(0), atol=1e-4)
+    np.testing.assert_allclose(np.abs(comps @ top), np.eye(k), atol=1e-3)
+    tracemalloc.start()  # the in-memory tensor keeps scikit-learn's choice, which copies here
+    try:
+        fit_pca(torch.from_numpy(x), k)
+        assert tracemalloc.get_traced_memory()[1] > x.nbytes
+    finally:
+        tracemalloc.stop()
+
+
 def test_from_arrays_copy_false_keeps_a_mapped_matrix(tmp_path):
     x = np.random.default_rng(0).normal(size=(60, 5))
     m = open_features(save_features(tmp_path / "x.npy", x))

@@ -11,7 +11,8 @@ DFCN's ``pca_dim`` (the paper's preprocessing) uses :func:`pca_reduce`, which fi
 float64 in one call, as DFCN always has (its recorded results and pretraining caches depend on it).
 
 Cost: O(n d^2 + d^3) time (scikit-learn's PCA picks its solver: for n >> d the d x d covariance),
-O(n d) memory.
+O(n d) memory; on memory-mapped features (``--mmap-features``) always the covariance solver, which
+reads the file in two passes and holds O(d^2) (the other solvers centre a copy of the matrix).
 """
 from __future__ import annotations
 
@@ -30,7 +31,14 @@ def fit_pca(x: torch.Tensor, n_components: int) -> tuple[np.ndarray, np.ndarray]
                          f"and min(nodes, features) = {min(n, d)}")
     from sklearn.decomposition import PCA
 
-    pca = PCA(n_components=int(n_components), random_state=0).fit(x.detach().cpu().numpy())
+    from .feature_store import is_memory_mapped
+
+    # scikit-learn's "auto" choice takes the covariance solver (X^T X, no copy) for n >= 10 d and
+    # d <= 1000; the randomized/full solvers centre a copy of X, which a mapped file larger than
+    # the memory cannot afford: there the covariance solver is forced (two passes over the file)
+    solver = "covariance_eigh" if is_memory_mapped(x) else "auto"
+    pca = PCA(n_components=int(n_components), svd_solver=solver, random_state=0)
+    pca.fit(x.detach().cpu().numpy())
     return pca.mean_.astype(np.float32), pca.components_.astype(np.float32)
 
 

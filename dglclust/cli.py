@@ -271,7 +271,7 @@ def _own_graph(args, reads_graph=True):
             raise UsageError(f"--mmap-features needs --features as a float32 .npy file, got "
                              f"{args.features!r}; write one with dglclust.data.save_features")
         try:
-            x = open_features(args.features)
+            x = open_features(args.features, check=False)  # from_arrays checks it (one pass)
         except (ValueError, OSError) as exc:
             raise UsageError(f"cannot memory-map --features {args.features!r}: {_r._msg(exc)}"
                              ) from None

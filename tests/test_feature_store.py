@@ -192,10 +192,14 @@ def test_cli_mmap_features(tmp_path, capsys):
     assert rc == 0 and out.is_file()
     np.savetxt(tmp_path / "x.csv", g.ndata["feat"].numpy()[:20], delimiter=",")
     np.save(tmp_path / "x64.npy", g.ndata["feat"].double().numpy())
+    bad = g.ndata["feat"].clone()
+    bad[[3, 1500]] = float("nan")
+    save_features(tmp_path / "nan.npy", bad)
     capsys.readouterr()
     for name, message in [
         ("x.csv", "--mmap-features needs --features as a float32 .npy file, got"),
         ("x64.npy", "cannot memory-map --features"),
+        ("nan.npy", "contain NaN or inf in 2 of 1797 rows (first bad rows: [3, 1500])"),
     ]:
         rc = cli.main(["fit", "--model", "kmeans", "--features", str(tmp_path / name),
                        "--mmap-features", "--quiet"])

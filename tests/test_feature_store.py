@@ -142,28 +142,32 @@ def test_input_pca_of_a_mapped_file_makes_no_copy_of_it(tmp_path):
     whose allocations stay far below the file, and finds the same components."""
     import tracemalloc
 
+    from threadpoolctl import threadpool_limits
+
     from dglclust.data.projection import fit_pca
 
     rng = np.random.default_rng(0)
-    n, d, k = 40000, 1001, 4
+    n, d, k = 20000, 1001, 4
     signal = rng.normal(size=(n, k)) * np.array([9.0, 7.0, 5.0, 3.0])
     x = (signal @ np.linalg.qr(rng.normal(size=(d, k)))[0].T + rng.normal(size=(n, d))
          + 2.0).astype(np.float32)
     mapped = open_features(save_features(tmp_path / "x.npy", x))
     tracemalloc.start()
     try:
-        mean, comps = fit_pca(mapped, k)
+        with threadpool_limits(1):  # the d x d eigh: BLAS threads beside the other test worker
+            mean, comps = fit_pca(mapped, k)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < 0.3 * x.nbytes  # O(d^2), ~25 MB: the 160 MB file is not copied
+    assert peak < 0.5 * x.nbytes  # O(d^2), ~25 MB: the 80 MB file is not copied
     x64 = x.astype(np.float64)
     top = np.linalg.eigh(np.cov(x64, rowvar=False))[1][:, ::-1][:, :k]  # exact, float64
     np.testing.assert_allclose(mean, x64.mean(0), atol=1e-4)
     np.testing.assert_allclose(np.abs(comps @ top), np.eye(k), atol=1e-3)
     tracemalloc.start()  # the in-memory tensor keeps scikit-learn's choice, which copies here
     try:
-        fit_pca(torch.from_numpy(x), k)
+        with threadpool_limits(1):
+            fit_pca(torch.from_numpy(x), k)
         assert tracemalloc.get_traced_memory()[1] > x.nbytes
     finally:
         tracemalloc.stop()

@@ -255,6 +255,8 @@ def main(argv=None):
     ap.add_argument("--compare", choices=("features", "order"), default="features",
                     help="features: in memory against memory-mapped; order: memory-mapped with "
                          "batch_order=random against batch_order=rows")
+    ap.add_argument("--only", choices=("memory", "mmap"), default=None,
+                    help="with --compare features: run only this mode")
     ap.add_argument("--limit-gb", type=float, default=None)
     ap.add_argument("--out", default="bench/results_feature_store.md")
     args = ap.parse_args(argv)
@@ -271,6 +273,8 @@ def main(argv=None):
                         f"load_dataset({args.dataset!r}, mmap_features=True)"], cwd=ROOT, check=True)
     runs = ([(False, args.sets), (True, args.sets)] if args.compare == "features" else
             [(True, [*args.sets, f"batch_order={o}"]) for o in ("random", "rows")])
+    if args.only:
+        runs = [(mmap, sets) for mmap, sets in runs if mmap == (args.only == "mmap")]
     for _ in range(args.repeats):
         for mmap, sets in runs:
             row = fit_once(args.model, args.dataset, args.seed, sets, mmap, args.limit_gb,

@@ -270,7 +270,8 @@ def main(argv=None):
     else:
         # the memory-mapped cache is split from the whole-graph one on its first use: not measured
         subprocess.run([sys.executable, "-c", "from dglclust.data import load_dataset; "
-                        f"load_dataset({args.dataset!r}, mmap_features=True)"], cwd=ROOT, check=True)
+                        f"load_dataset({args.dataset!r}, mmap_features=True)"],
+                       cwd=ROOT, check=True)
     runs = ([(False, args.sets), (True, args.sets)] if args.compare == "features" else
             [(True, [*args.sets, f"batch_order={o}"]) for o in ("random", "rows")])
     if args.only:

@@ -251,7 +251,8 @@ def test_fit_on_own_features_builds_a_knn_graph_only_for_models_that_read_one(tm
 
     built, fitted = [], []
     knn_graph = arrays.knn_graph
-    monkeypatch.setattr(arrays, "knn_graph", lambda *a, **k: built.append(a[1]) or knn_graph(*a, **k))
+    monkeypatch.setattr(arrays, "knn_graph",
+                        lambda *a, **k: built.append(a[1]) or knn_graph(*a, **k))
     fit = cli._r.build_estimator
 
     def spy(*a, **k):

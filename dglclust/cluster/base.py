@@ -238,7 +238,8 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         if k is None:
             return x
         k = self.n_clusters_ if k == "clusters" else int(k)
-        self.input_mean_, self.input_components_ = fit_pca(x, k, checked=True)  # check_graph scanned x
+        # checked: fit() has scanned x for NaN/inf (check_graph)
+        self.input_mean_, self.input_components_ = fit_pca(x, k, checked=True)
         return apply_pca(x, self.input_mean_, self.input_components_)
 
     def _after_fit(self):

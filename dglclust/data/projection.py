@@ -12,7 +12,8 @@ float64 in one call, as DFCN always has (its recorded results and pretraining ca
 
 Cost: O(n d^2 + d^3) time (scikit-learn's PCA picks its solver: for n >> d the d x d covariance),
 O(n d) memory; on memory-mapped features (``--mmap-features``) always the covariance solver, which
-reads the file in two passes (its mean, then ``X^T X``) and holds O(d^2) (the other solvers centre a copy of the matrix).
+reads the file in two passes (its mean, then ``X^T X``) and holds O(d^2) (the other solvers centre
+a copy of the matrix).
 """
 from __future__ import annotations
 

@@ -174,6 +174,35 @@ def test_input_pca_of_a_mapped_file_makes_no_copy_of_it(tmp_path):
         tracemalloc.stop()
 
 
+def test_dfcn_pca_of_a_mapped_file_makes_no_float64_copy(tmp_path):
+    """DFCN's ``pca_dim`` on mapped features: the same projection as in memory (up to each
+    component's sign), without the float64 copy of the matrix the in-memory path makes."""
+    import tracemalloc
+
+    from threadpoolctl import threadpool_limits
+
+    from dglclust.data.projection import pca_reduce
+
+    rng = np.random.default_rng(1)
+    n, d, k = 100_000, 200, 5
+    x = (rng.normal(size=(n, k)) * np.arange(9.0, 4.0, -1.0) @ rng.normal(size=(k, d))
+         + rng.normal(size=(n, d))).astype(np.float32)
+    mapped = open_features(save_features(tmp_path / "x.npy", x))
+    with threadpool_limits(1):
+        pca_reduce(mapped[:50], 3)  # scikit-learn's first-call set-up not counted
+        tracemalloc.start()
+        try:
+            z = pca_reduce(mapped, k, checked=True)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 0.5 * x.nbytes  # output (2 MB) and 16 MB row chunks; float64 would be 160 MB
+        ref = pca_reduce(torch.from_numpy(x), k).numpy()
+    assert z.shape == (n, k) and z.dtype == torch.float32
+    sign = np.sign((z.numpy() * ref).sum(0))
+    np.testing.assert_allclose(z.numpy() * sign, ref, atol=2e-3 * np.abs(ref).max())
+
+
 def test_from_arrays_copy_false_keeps_a_mapped_matrix(tmp_path):
     x = np.random.default_rng(0).normal(size=(60, 5))
     m = open_features(save_features(tmp_path / "x.npy", x))

@@ -78,7 +78,7 @@ class DFCN(BaseClusterer):
         if triplet not in _TRIPLET or predict_from not in _PREDICT or target not in _TARGET:
             raise ValueError(f"triplet must be one of {_TRIPLET}, predict_from one of {_PREDICT} and "
                              f"target_from one of {_TARGET}; got {triplet!r}, {predict_from!r}, {target!r}")
-        x = pca_reduce(x, params["pca_dim"])
+        x = pca_reduce(x, params["pca_dim"], checked=True)  # fit() has checked x
         norm, gamma, tile = params["norm"], float(params["gamma"]), int(params["tile"])
         mm_dtype = torch.bfloat16 if self.precision_ == "bf16" else None  # adjacency-loss products
         module = DFCNModule(x.shape[1], self.n_clusters_, params["ae_dims"], params["igae_dims"],

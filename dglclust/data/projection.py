@@ -8,7 +8,9 @@ column does not find the few directions that carry the clusters; the top compone
 (docs/scale.md).
 
 DFCN's ``pca_dim`` (the paper's preprocessing) uses :func:`pca_reduce`, which fits and projects in
-float64 in one call, as DFCN always has (its recorded results and pretraining caches depend on it).
+float64 in one call, as DFCN always has (its recorded results and pretraining caches depend on it);
+on memory-mapped features it takes :func:`fit_pca` and :func:`apply_pca` instead (float32, no copy
+of the file).
 
 Cost: O(n d^2 + d^3) time (scikit-learn's PCA picks its solver: for n >> d the d x d covariance),
 O(n d) memory; on memory-mapped features (``--mmap-features``) always the covariance solver, which
@@ -61,12 +63,18 @@ def apply_pca(x: torch.Tensor, mean: np.ndarray, components: np.ndarray) -> torc
     return out
 
 
-def pca_reduce(x: torch.Tensor, n_components) -> torch.Tensor:
+def pca_reduce(x: torch.Tensor, n_components, *, checked: bool = False) -> torch.Tensor:
     """Project ``x`` on its first ``n_components`` principal components (centered; scikit-learn
     PCA, fixed ``random_state`` so it is a deterministic preprocessing). ``None`` or a value not
-    below the feature count returns ``x`` unchanged."""
+    below the feature count returns ``x`` unchanged. ``checked`` as for :func:`fit_pca` (used on
+    memory-mapped ``x``)."""
     if n_components is None or int(n_components) >= min(x.shape):
         return x
+    from .feature_store import is_memory_mapped
+
+    if is_memory_mapped(x):  # a float64 copy of a mapped file would defeat the mapping
+        mean, components = fit_pca(x, int(n_components), checked=checked)
+        return apply_pca(x, mean, components)
     from sklearn.decomposition import PCA
 
     z = PCA(n_components=int(n_components), random_state=0).fit_transform(x.detach().cpu().double().numpy())

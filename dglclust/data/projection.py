@@ -12,17 +12,20 @@ float64 in one call, as DFCN always has (its recorded results and pretraining ca
 on memory-mapped features it takes :func:`fit_pca` and :func:`apply_pca` instead (float32, no copy
 of the file).
 
-Cost: O(n d^2 + d^3) time (scikit-learn's PCA picks its solver: for n >> d the d x d covariance),
-O(n d) memory; on memory-mapped features (``--mmap-features``) always the covariance solver, which
-reads the file in two passes (its mean, then ``X^T X``) and holds O(d^2) (the other solvers centre
-a copy of the matrix).
+Cost of :func:`fit_pca`: O(n d^2 + d^3) time, O(d^2) memory: scikit-learn's covariance solver (the
+mean, then ``X^T X``: two passes over the rows, no copy, exact) up to
+:data:`EXACT_PCA_MAX_FEATURES` columns and always on memory-mapped features; above, in memory,
+scikit-learn's own choice (randomized; it centres an O(n d) copy).
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-__all__ = ["fit_pca", "apply_pca", "pca_reduce"]
+__all__ = ["fit_pca", "apply_pca", "pca_reduce", "EXACT_PCA_MAX_FEATURES"]
+
+#: :func:`fit_pca` computes the exact components (the d x d covariance) up to this many columns
+EXACT_PCA_MAX_FEATURES = 8192
 
 
 def fit_pca(x: torch.Tensor, n_components: int, *, checked: bool = False
@@ -39,10 +42,13 @@ def fit_pca(x: torch.Tensor, n_components: int, *, checked: bool = False
 
     from .feature_store import is_memory_mapped
 
-    # scikit-learn's "auto" choice takes the covariance solver (X^T X, no copy) for n >= 10 d and
-    # d <= 1000; the randomized/full solvers centre a copy of X, which a mapped file larger than
-    # the memory cannot afford: there the covariance solver is forced (two passes over the file)
-    solver = "covariance_eigh" if is_memory_mapped(x) else "auto"
+    # the covariance solver (mean, then X^T X: exact, O(d^2) memory, no copy of X) up to
+    # EXACT_PCA_MAX_FEATURES columns and always on a mapped file; scikit-learn's "auto" takes it
+    # only for d <= 1000 and n >= 10 d, otherwise mostly its randomized solver, which centres a
+    # copy of X and, on a weak signal near the noise level, misses the top components (sbm-like
+    # features, 1,024 columns: principal-angle cosines 0.13-0.68 with the exact ones; docs/scale.md)
+    exact = is_memory_mapped(x) or d <= EXACT_PCA_MAX_FEATURES
+    solver = "covariance_eigh" if exact else "auto"
     from sklearn import config_context
 
     pca = PCA(n_components=int(n_components), svd_solver=solver, random_state=0)

@@ -233,7 +233,8 @@ def table(rows):
         lim = "none"
         if r.get("limit_gb"):  # the first limited rows ran before evict() existed
             lim = f"{r['limit_gb']} GB" + ("" if r.get("evicted") else " (cache not evicted)")
-        lines.append(f"| {r['dataset']} | {r['model']} {' '.join(r['sets'])} | {r['features']} | "
+        note = f" ({r['note']})" if r.get("note") else ""
+        lines.append(f"| {r['dataset']} | {r['model']} {' '.join(r['sets'])}{note} | {r['features']} | "
                      f"{r.get('threads') or '-'} | {lim} | {r['exit']} | {acc} | {ae} | "
                      f"{r['wall_s']:.0f} | "
                      f"{r['peak_RssAnon_gb']} | {r['peak_RssFile_gb']} | {r['peak_VmRSS_gb']} | "

@@ -38,6 +38,7 @@ def fit_pca(x: torch.Tensor, n_components: int, *, checked: bool = False
     if not 1 <= int(n_components) <= min(n, d):
         raise ValueError(f"input_pca={n_components}: the number of principal components must be between 1 "
                          f"and min(nodes, features) = {min(n, d)}")
+    from sklearn import config_context
     from sklearn.decomposition import PCA
 
     from .feature_store import is_memory_mapped
@@ -49,8 +50,6 @@ def fit_pca(x: torch.Tensor, n_components: int, *, checked: bool = False
     # features, 1,024 columns: principal-angle cosines 0.13-0.68 with the exact ones; docs/scale.md)
     exact = is_memory_mapped(x) or d <= EXACT_PCA_MAX_FEATURES
     solver = "covariance_eigh" if exact else "auto"
-    from sklearn import config_context
-
     pca = PCA(n_components=int(n_components), svd_solver=solver, random_state=0)
     with config_context(assume_finite=bool(checked)):
         pca.fit(x.detach().cpu().numpy())

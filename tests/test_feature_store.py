@@ -171,6 +171,17 @@ def test_input_pca_of_a_mapped_file_makes_no_copy_of_it(tmp_path):
     np.testing.assert_allclose(mem_mean, mean, atol=1e-6)
 
 
+def test_input_pca_of_a_mapped_file_too_wide_for_the_exact_pca(tmp_path):
+    from dglclust.data.projection import EXACT_PCA_MAX_FEATURES, fit_pca
+
+    d = EXACT_PCA_MAX_FEATURES + 1
+    mapped = open_features(save_features(tmp_path / "wide.npy", np.ones((20, d), np.float32)))
+    with pytest.raises(ValueError, match=re.escape(
+            "input_pca on memory-mapped features with 8,193 columns: the exact PCA needs their "
+            "8,193 x 8,193 covariance (~1.5 GB while it is decomposed)")):
+        fit_pca(mapped, 3)
+
+
 def test_dfcn_pca_of_a_mapped_file_makes_no_float64_copy(tmp_path):
     """DFCN's ``pca_dim`` on mapped features: the same projection as in memory (up to each
     component's sign), without the float64 copy of the matrix the in-memory path makes."""

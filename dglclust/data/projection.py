@@ -14,8 +14,8 @@ of the file).
 
 Cost of :func:`fit_pca`: O(n d^2 + d^3) time, O(d^2) memory: scikit-learn's covariance solver (the
 mean, then ``X^T X``: two passes over the rows, no copy, exact) up to
-:data:`EXACT_PCA_MAX_FEATURES` columns and always on memory-mapped features; above, in memory,
-scikit-learn's own choice (randomized; it centres an O(n d) copy).
+:data:`EXACT_PCA_MAX_FEATURES` columns; above, in memory, scikit-learn's own choice (randomized; it
+centres an O(n d) copy), and on memory-mapped features a ``ValueError`` with the estimate.
 """
 from __future__ import annotations
 
@@ -44,12 +44,19 @@ def fit_pca(x: torch.Tensor, n_components: int, *, checked: bool = False
     from .feature_store import is_memory_mapped
 
     # the covariance solver (mean, then X^T X: exact, O(d^2) memory, no copy of X) up to
-    # EXACT_PCA_MAX_FEATURES columns and always on a mapped file; scikit-learn's "auto" takes it
+    # EXACT_PCA_MAX_FEATURES columns (a mapped file above: an error); scikit-learn's "auto" takes it
     # only for d <= 1000 and n >= 10 d, otherwise mostly its randomized solver, which centres a
     # copy of X and, on a weak signal near the noise level, misses the top components (sbm-like
     # features, 1,024 columns: principal-angle cosines 0.13-0.68 with the exact ones; docs/scale.md)
-    exact = is_memory_mapped(x) or d <= EXACT_PCA_MAX_FEATURES
-    solver = "covariance_eigh" if exact else "auto"
+    mapped = is_memory_mapped(x)
+    if mapped and d > EXACT_PCA_MAX_FEATURES:
+        raise ValueError(
+            f"input_pca on memory-mapped features with {d:,} columns: the exact PCA needs their "
+            f"{d:,} x {d:,} covariance (~{3 * d * d * 8 / 2**30:,.1f} GB while it is decomposed) "
+            f"and the other solvers a copy of the file; the limit is {EXACT_PCA_MAX_FEATURES:,} "
+            "columns. Reduce the columns first (e.g. sklearn.random_projection) or load the "
+            "features in memory")
+    solver = "covariance_eigh" if mapped or d <= EXACT_PCA_MAX_FEATURES else "auto"
     pca = PCA(n_components=int(n_components), svd_solver=solver, random_state=0)
     with config_context(assume_finite=bool(checked)):
         pca.fit(x.detach().cpu().numpy())

@@ -155,14 +155,8 @@ def fit_once(model, dataset, seed, sets, mmap, limit_gb=None, timeout=3600, file
         out = Path(tmp) / "run.json"
         from bench_scale import fit_command
 
-        if files is None:
-            cmd = fit_command(model, dataset, seed, sets, out)
-        else:
-            cmd = [sys.executable, "-m", "dglclust", "fit", "--model", model, "--features",
-                   str(files[0]), "--labels", str(files[1]), "--seed", str(seed), "--quiet",
-                   "--out", str(out)]
-            for s in sets:
-                cmd += ["--set", s]
+        data = None if files is None else ["--features", files[0], "--labels", files[1]]
+        cmd = fit_command(model, dataset, seed, sets, out, data=data)
         if mmap:
             cmd.append("--mmap-features")
         group = None

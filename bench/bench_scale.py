@@ -28,9 +28,11 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 
-def fit_command(model, dataset, seed, sets, out):
-    """``python -m dglclust fit`` of one model, dataset and seed, quiet, writing ``out``."""
-    cmd = [sys.executable, "-m", "dglclust", "fit", "--model", model, "--dataset", dataset,
+def fit_command(model, dataset, seed, sets, out, data=None):
+    """``python -m dglclust fit`` of one model, dataset and seed, quiet, writing ``out``; ``data``
+    (e.g. ``["--features", F, "--labels", L]``) replaces ``--dataset dataset``."""
+    data = ["--dataset", dataset] if data is None else [str(a) for a in data]
+    cmd = [sys.executable, "-m", "dglclust", "fit", "--model", model, *data,
            "--seed", str(seed), "--quiet", "--out", str(out)]
     for s in sets:
         cmd += ["--set", s]

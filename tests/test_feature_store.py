@@ -177,7 +177,8 @@ def test_input_pca_of_a_mapped_file_too_wide_for_the_exact_pca(tmp_path):
     d = EXACT_PCA_MAX_FEATURES + 1
     mapped = open_features(save_features(tmp_path / "wide.npy", np.ones((20, d), np.float32)))
     with pytest.raises(ValueError, match=re.escape(
-            "input_pca on memory-mapped features with 8,193 columns: the exact PCA needs their "
+            "PCA of memory-mapped features (input_pca, DFCN's pca_dim) with 8,193 columns: the "
+            "exact PCA needs their "
             "8,193 x 8,193 covariance (~1.5 GB while it is decomposed)")):
         fit_pca(mapped, 3)
 

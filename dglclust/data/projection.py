@@ -51,8 +51,9 @@ def fit_pca(x: torch.Tensor, n_components: int, *, checked: bool = False
     mapped = is_memory_mapped(x)
     if mapped and d > EXACT_PCA_MAX_FEATURES:
         raise ValueError(
-            f"input_pca on memory-mapped features with {d:,} columns: the exact PCA needs their "
-            f"{d:,} x {d:,} covariance (~{3 * d * d * 8 / 2**30:,.1f} GB while it is decomposed) "
+            f"PCA of memory-mapped features (input_pca, DFCN's pca_dim) with {d:,} columns: the "
+            f"exact PCA needs their {d:,} x {d:,} covariance "
+            f"(~{3 * d * d * 8 / 2**30:,.1f} GB while it is decomposed) "
             f"and the other solvers a copy of the file; the limit is {EXACT_PCA_MAX_FEATURES:,} "
             "columns. Reduce the columns first (e.g. sklearn.random_projection) or load the "
             "features in memory")

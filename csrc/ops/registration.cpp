@@ -9,6 +9,16 @@
 #ifndef DGLCLUST_TORCH_VERSION
 #define DGLCLUST_TORCH_VERSION unknown
 #endif
+// The widest x86 vector set the CPU kernels were compiled for (all sources share the flags):
+// kernels whose float32 speed rests on vector exp/log (gram_pairwise_sum) are only preferred over
+// torch's own ops when it is not "none" (dglclust/ops/_ext.py: cpu_simd()).
+#if defined(__AVX512F__)
+#define DGLCLUST_CPU_SIMD "avx512"
+#elif defined(__AVX2__)
+#define DGLCLUST_CPU_SIMD "avx2"
+#else
+#define DGLCLUST_CPU_SIMD "none"
+#endif
 
 extern "C" {
 PyObject* PyInit__C(void) {
@@ -21,7 +31,8 @@ PyObject* PyInit__C(void) {
   };
   PyObject* m = PyModule_Create(&module_def);
   if (m != nullptr &&
-      PyModule_AddStringConstant(m, "torch_version", DGLCLUST_STR(DGLCLUST_TORCH_VERSION)) < 0) {
+      (PyModule_AddStringConstant(m, "torch_version", DGLCLUST_STR(DGLCLUST_TORCH_VERSION)) < 0 ||
+       PyModule_AddStringConstant(m, "cpu_simd", DGLCLUST_CPU_SIMD) < 0)) {
     Py_DECREF(m);
     return nullptr;
   }

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import torch
 
+from ..ops.gram import gram_pairwise_kernel, has_gram_pairwise_kernel
+
 __all__ = ["pairwise_sum", "sampled_pairwise_sum", "gram_mse", "gram_bce", "gram_factor",
            "target_coo"]
 
@@ -67,12 +69,19 @@ class _PairwiseSum(torch.autograd.Function):
     """``sum_ij h(z_i . z_j)`` by square blocks ``(I, J)``, ``I <= J`` only (``S`` is symmetric:
     off-diagonal blocks count twice), memory O(tile^2 + n d). When ``z`` requires a gradient it is
     accumulated in the same pass (a loss is differentiated once), so each block product is formed
-    once: about half the work of a forward pass over all row tiles plus a recomputing backward."""
+    once: about half the work of a forward pass over all row tiles plus a recomputing backward.
+    On the CPU the compiled kernel ``gram_pairwise_sum`` does the same in one fused pass per cache
+    tile (all n^2 pairs, no triangle: each row's gradient is its own, so no thread writes another's
+    rows; ~2.4x faster than these block products at 100,000 x 16, bench/bench_gram_pairwise.py)."""
 
     @staticmethod
     def forward(ctx, z, kind, tile):
         n = z.shape[0]
         need = bool(ctx.needs_input_grad[0])
+        if has_gram_pairwise_kernel(z):
+            total, g = gram_pairwise_kernel(z, kind, need)
+            ctx.g, ctx.factor = (g if need else None), 1.0  # the kernel's gradient has its factor 2
+            return total.to(z.dtype)
         total = z.new_zeros((), dtype=torch.float64)
         g = torch.zeros_like(z) if need else None
         for i, j, weight in _triangle_blocks(n, tile):
@@ -82,12 +91,12 @@ class _PairwiseSum(torch.autograd.Function):
             if need:
                 # d/dz_i sum_ij h(z_i.z_j) = 2 sum_j h'(s_ij) z_j  (s symmetric)
                 _add_block_grad(g, _dh(s, kind), zi, zj, i, j, tile)
-        ctx.g = g
+        ctx.g, ctx.factor = g, 2.0
         return total.to(z.dtype)
 
     @staticmethod
     def backward(ctx, grad):
-        return ctx.g * (2.0 * grad), None, None
+        return ctx.g * (ctx.factor * grad), None, None
 
 
 def pairwise_sum(z: torch.Tensor, kind: str = "sigmoid_sq", tile: int = 2048) -> torch.Tensor:

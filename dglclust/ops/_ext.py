@@ -13,7 +13,8 @@ import warnings
 
 import torch
 
-__all__ = ["backend", "extension_loaded", "has_kernel", "load_error", "built_torch_version"]
+__all__ = ["backend", "extension_loaded", "has_kernel", "load_error", "built_torch_version",
+           "op_defined", "cpu_simd"]
 
 _LOADED = False
 _ERROR: str | None = None
@@ -96,6 +97,23 @@ def has_kernel(op: str, device: torch.device | str) -> bool:
     try:
         return torch._C._dispatch_has_kernel_for_dispatch_key(f"dglclust::{op}", key)
     except RuntimeError:
+        return False
+
+
+def cpu_simd() -> str:
+    """The x86 vector set the extension's CPU kernels were compiled for: ``"avx512"``, ``"avx2"``
+    or ``"none"`` (e.g. built with ``DGLCLUST_NATIVE=0``, or not on x86); ``"none"`` without one."""
+    mod = sys.modules.get("dglclust._C")
+    return getattr(mod, "cpu_simd", "none") if extension_loaded() and mod is not None else "none"
+
+
+def op_defined(name: str) -> bool:
+    """Whether the loaded extension defines ``torch.ops.dglclust.<name>`` (its schema; kernels
+    aside), so that its fake/autograd registrations can be made."""
+    try:
+        getattr(torch.ops.dglclust, name)
+        return True
+    except (AttributeError, RuntimeError):
         return False
 
 

@@ -220,11 +220,7 @@ def symmetrize_csr(indptr, indices, values, n=None):
 # torch.library registrations (only when the compiled op exists)
 # --------------------------------------------------------------------------------------------------
 def _register():
-    if not _ext.extension_loaded():
-        return
-    try:
-        torch.ops.dglclust.adagae_graph
-    except (AttributeError, RuntimeError):
+    if not _ext.extension_loaded() or not _ext.op_defined("adagae_graph"):
         return
 
     @torch.library.register_fake("dglclust::adagae_graph")

@@ -489,14 +489,6 @@ def graph_spmm(g, x, edge_weight=None, add_self_loops=True, norm="sym", *, symme
 # --------------------------------------------------------------------------------------------------
 # torch.library registrations (only when the compiled op exists)
 # --------------------------------------------------------------------------------------------------
-def _op_defined(name):
-    try:
-        getattr(torch.ops.dglclust, name)
-        return True
-    except (AttributeError, RuntimeError):
-        return False
-
-
 def _inverse_perm(perm):
     inv = torch.empty_like(perm)
     inv[perm] = torch.arange(perm.numel(), device=perm.device, dtype=perm.dtype)
@@ -504,7 +496,7 @@ def _inverse_perm(perm):
 
 
 def _register():
-    if not _ext.extension_loaded() or not _op_defined("normalized_spmm"):
+    if not _ext.extension_loaded() or not _ext.op_defined("normalized_spmm"):
         return
 
     @torch.library.register_fake("dglclust::normalized_spmm")

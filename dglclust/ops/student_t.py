@@ -228,16 +228,8 @@ def dec_kl_loss(q, p):
 # --------------------------------------------------------------------------------------------------
 # torch.library registrations (only when the compiled ops exist)
 # --------------------------------------------------------------------------------------------------
-def _op_defined(name):
-    try:
-        getattr(torch.ops.dglclust, name)
-        return True
-    except (AttributeError, RuntimeError):
-        return False
-
-
 def _register():
-    if not _ext.extension_loaded() or not _op_defined("student_t"):
+    if not _ext.extension_loaded() or not _ext.op_defined("student_t"):
         return
 
     @torch.library.register_fake("dglclust::student_t")

@@ -8,7 +8,8 @@ section, and the command.
 
 Sections: memory bandwidth (STREAM-style probe), normalized_spmm at the target point (n = 1e5,
 degree 10, F = 64) at 1 and 2 threads with its achieved bandwidth against the probe, the spmm grid
-(n 1e4-1e6, degree 10/50, F 16-256), the DEC self-training step (student_t), the AdaGAE graph
+(n 1e4-1e6, degree 10/50, F 16-256), the DEC self-training step (student_t), the exact all-pairs
+term of GAE/VGAE/CaEGCN's reconstruction losses (gram_pairwise), the AdaGAE graph
 solve, the SDCN end-to-end epoch (extension vs the torch reference, fp32 and bf16), and SDCN end to
 end against the official code (../shared/peers/sdcn, same seed and threads). Each
 benchmark writes its own report (bench/results_<name>.md); this script assembles them.
@@ -95,6 +96,7 @@ def sections(quick: bool):
                             "--features", "64", "--repeats", "41", "--threads", "2"]),
         ("spmm", [py, f"{b}/bench_spmm.py", "--max-seconds", "20", *spmm_grid]),
         ("student_t", [py, f"{b}/bench_student_t.py", *(["--quick"] if quick else [])]),
+        ("gram_pairwise", [py, f"{b}/bench_gram_pairwise.py", *(["--quick"] if quick else [])]),
         ("adagae", [py, f"{b}/bench_adagae.py", *(["--quick", "--no-memory"] if quick else [])]),
         ("e2e", [py, f"{b}/bench_e2e.py", "--datasets", "acm" if quick else "acm,usps",
                  "--epochs", "10" if quick else "20"]),

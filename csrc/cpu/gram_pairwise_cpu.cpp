@@ -1,11 +1,11 @@
 // CPU kernel of gram_pairwise_sum (see csrc/ops/gram_pairwise.cpp).
 //
-// Tiles (64 rows I) x (2048 columns J): S = Z_I Z_J^T by a matrix product, then h(S) summed and S
-// overwritten by h'(S) in one vectorized pass while the tile is in cache, then grad_I += 2 H' Z_J.
-// Each row's gradient is a sum over its own columns only, so rows are independent: no atomics, no
-// per-thread buffers (all n^2 pairs are visited, not one triangle). Totals are summed per row block
-// in float64 and the blocks in a fixed order: the total does not depend on the thread count.
-// Time O(n^2 d), memory O(n d + threads x 64 x 2048).
+// One triangle of the symmetric n x n score matrix, in tiles of 64 rows x 2048 columns: per tile
+// S = Z_I Z_J^T by a matrix product, then h(S) summed and S overwritten by h'(S) in one vectorized
+// pass while the tile is in cache, then grad_I += 2 H' Z_J and grad_J += 2 H'^T Z_I (details at
+// gram_pairwise_impl). Totals are summed per row block in float64 and the blocks in a fixed order:
+// the total does not depend on the thread count (the gradient does, to rounding: per-thread buffers).
+// Time O(n^2 d / 2), memory O(n d x threads + threads x 64 x 2048).
 //
 // float32 on AVX-512 or AVX2 uses SLEEF's vector exp/log (exported by libtorch_cpu, header shipped with
 // torch) and a refined reciprocal; other targets and float64 use std::exp / std::log1p.
@@ -136,32 +136,55 @@ double pair_terms<float>(float* s, int64_t len, int kind) {
 }
 #endif
 
-// Tiles (row block I) x (column block J): S = Z_I Z_J^T by a matrix product, then h / h' of the
-// tile in place (one vectorized pass while it is in cache), then grad_I += 2 H'_IJ Z_J.
+// One triangle of the symmetric score matrix: row block I (64 rows) takes its diagonal square
+// (both orders of its pairs, weight 1) and the columns right of it in tiles of 2048 (weight 2: each
+// tile stands for its mirror image too). Per tile: S = Z_I Z_J^T by a matrix product, h(S) summed
+// and S overwritten by h'(S) in one vectorized pass while the tile is in cache, then
+// grad_I += 2 H' Z_J (rows of I belong to the task that owns I) and grad_J += 2 H'^T Z_I (into the
+// thread's own buffer, summed into grad at the end). Tasks pair row block u with block nb-1-u, so
+// every task has the same number of tiles.
 template <typename scalar_t>
 void gram_pairwise_impl(const at::Tensor& z, int kind, bool need_grad, double* total, at::Tensor& grad) {
-  const int64_t n = z.size(0);
-  const int64_t n_row_blocks = (n + kRowBlock - 1) / kRowBlock;
-  std::vector<double> block_total(static_cast<size_t>(n_row_blocks), 0.0);
-  at::parallel_for(0, n_row_blocks, 1, [&](int64_t r0, int64_t r1) {
-    at::Tensor tile = at::empty({kRowBlock, std::min(n, kColBlock)}, z.options());
-    for (int64_t rb = r0; rb < r1; ++rb) {
-      const int64_t i0 = rb * kRowBlock, rows = std::min(n, i0 + kRowBlock) - i0;
-      const at::Tensor zi = z.narrow(0, i0, rows);
-      at::Tensor gi = need_grad ? grad.narrow(0, i0, rows) : at::Tensor();
-      double tot = 0.0;
-      for (int64_t j0 = 0; j0 < n; j0 += kColBlock) {
-        const int64_t cols = std::min(n, j0 + kColBlock) - j0;
-        const at::Tensor zj = z.narrow(0, j0, cols);
-        at::Tensor s = tile.narrow(0, 0, rows).narrow(1, 0, cols);
-        if (cols != tile.size(1)) s = at::empty({rows, cols}, z.options());
-        at::mm_out(s, zi, zj.t());
-        tot += pair_terms<scalar_t>(s.data_ptr<scalar_t>(), rows * cols, kind);
-        if (need_grad) gi.addmm_(s, zj, /*beta=*/1, /*alpha=*/2);
+  const int64_t n = z.size(0), d = z.size(1);
+  const int64_t nb = (n + kRowBlock - 1) / kRowBlock;
+  std::vector<double> block_total(static_cast<size_t>(nb), 0.0);
+  std::vector<at::Tensor> buffers(static_cast<size_t>(std::max(1, at::get_num_threads())));
+  at::parallel_for(0, (nb + 1) / 2, 1, [&](int64_t u0, int64_t u1) {
+    const int tid = at::get_thread_num();
+    TORCH_CHECK(tid >= 0 && tid < static_cast<int>(buffers.size()), "gram_pairwise_sum: thread id ", tid,
+                " outside the pool of ", buffers.size());
+    at::Tensor& gbuf = buffers[tid];
+    if (need_grad && !gbuf.defined()) gbuf = at::zeros({n, d}, z.options());
+    at::Tensor flat = at::empty({kRowBlock * kColBlock}, z.options());
+    auto tile = [&](int64_t rows, int64_t cols) { return flat.narrow(0, 0, rows * cols).view({rows, cols}); };
+    for (int64_t u = u0; u < u1; ++u) {
+      for (const int64_t rb : {u, nb - 1 - u}) {
+        const int64_t i0 = rb * kRowBlock, rows = std::min(n, i0 + kRowBlock) - i0;
+        const at::Tensor zi = z.narrow(0, i0, rows);
+        at::Tensor gi = need_grad ? grad.narrow(0, i0, rows) : at::Tensor();
+        at::Tensor s = tile(rows, rows);
+        at::mm_out(s, zi, zi.t());
+        double tot = pair_terms<scalar_t>(s.data_ptr<scalar_t>(), rows * rows, kind);
+        if (need_grad) gi.addmm_(s, zi, /*beta=*/1, /*alpha=*/2);
+        for (int64_t j0 = i0 + rows; j0 < n; j0 += kColBlock) {
+          const int64_t cols = std::min(n, j0 + kColBlock) - j0;
+          const at::Tensor zj = z.narrow(0, j0, cols);
+          s = tile(rows, cols);
+          at::mm_out(s, zi, zj.t());
+          tot += 2.0 * pair_terms<scalar_t>(s.data_ptr<scalar_t>(), rows * cols, kind);
+          if (need_grad) {
+            gi.addmm_(s, zj, /*beta=*/1, /*alpha=*/2);
+            gbuf.narrow(0, j0, cols).addmm_(s.t(), zi, /*beta=*/1, /*alpha=*/2);
+          }
+        }
+        block_total[rb] = tot;
+        if (rb == nb - 1 - u) break;  // the middle block of an odd count pairs with itself
       }
-      block_total[rb] = tot;
     }
   });
+  if (need_grad)
+    for (const at::Tensor& b : buffers)
+      if (b.defined()) grad.add_(b);
   double sum = 0.0;
   for (double v : block_total) sum += v;
   *total = sum;

@@ -9,7 +9,9 @@ implementations materialize ``S = Z Z^T``; here every loss is split into
   when the function is ``s^2`` (``sum_ij s_ij^2 = ||Z^T Z||_F^2``);
 * a correction over the **stored edges** of the (sparse) target adjacency only.
 
-So the losses are exact (equal to the dense formulas up to float rounding) at any n. The
+So the losses are exact (equal to the dense formulas up to float rounding) at any n. On the CPU
+the all-pairs sums of one embedding (``sigmoid_sq``, ``softplus``) run in the compiled kernel
+``gram_pairwise_sum`` (:mod:`dglclust.ops.gram`; the block products here are its fallback). The
 all-pairs sum costs O(n^2 d) time; above a few 10^5 nodes :func:`gram_bce` can replace it by an
 unbiased estimate from ``pairs`` uniformly sampled pairs (:func:`sampled_pairwise_sum`, O(pairs d)),
 keeping the edge terms exact: the mini-batch path of GAE / VGAE (negative sampling); :func:`gram_mse`

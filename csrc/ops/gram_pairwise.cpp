@@ -5,8 +5,8 @@
 //     grad  = d total / d z = 2 sum_j h'(z_i . z_j) z_j  (n x d; empty when need_grad is false),
 //     kind 0: h(s) = sigmoid(s)^2,  kind 1: h(s) = softplus(s).
 //
-// Kernel: csrc/cpu/gram_pairwise_cpu.cpp (no n x n matrix, no tile of it in memory: the pair scores
-// live in vector registers). The Python side (dglclust/nn/recon.py) wraps it in an autograd
+// Kernel: csrc/cpu/gram_pairwise_cpu.cpp (no n x n matrix: one triangle in 64 x 2048 tiles, each
+// scored, transformed and multiplied back while in cache). The Python side (dglclust/nn/recon.py) wraps it in an autograd
 // function and falls back to torch block products where no kernel exists (CUDA, other dtypes).
 #include <torch/library.h>
 

@@ -72,9 +72,9 @@ class _PairwiseSum(torch.autograd.Function):
     off-diagonal blocks count twice), memory O(tile^2 + n d). When ``z`` requires a gradient it is
     accumulated in the same pass (a loss is differentiated once), so each block product is formed
     once: about half the work of a forward pass over all row tiles plus a recomputing backward.
-    On the CPU the compiled kernel ``gram_pairwise_sum`` does the same in one fused pass per cache
-    tile (all n^2 pairs, no triangle: each row's gradient is its own, so no thread writes another's
-    rows; ~2.4x faster than these block products at 100,000 x 16, bench/bench_gram_pairwise.py)."""
+    On the CPU the compiled kernel ``gram_pairwise_sum`` does the same over one triangle with h and
+    h' fused into one vectorized pass per cache-sized tile (5x these block products at 100,000 x 16,
+    bench/results_gram_pairwise.md)."""
 
     @staticmethod
     def forward(ctx, z, kind, tile):

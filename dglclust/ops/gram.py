@@ -2,13 +2,14 @@
 
 GAE / VGAE (softplus: the all-pairs part of the weighted BCE) and CaEGCN (sigmoid^2: the all-pairs
 part of ``||A - sigmoid(Z Z^T)||^2``) need this sum over all ``n^2`` pairs. The compiled CPU kernel
-``torch.ops.dglclust.gram_pairwise_sum`` computes it with its gradient in one pass per cache tile
-(``S = Z_I Z_J^T`` by a matrix product, ``h``/``h'`` in vector lanes while the tile is in cache,
-``grad_I += 2 h'(S) Z_J``): time O(n^2 d), memory O(n d + threads x tile). Rows are independent (no
-thread writes another's gradient rows) and the totals are summed over fixed row blocks in order, so
-the total does not depend on the thread count; the gradient is a BLAS product's, equal to rounding. The torch block products of
+``torch.ops.dglclust.gram_pairwise_sum`` computes it with its gradient over one triangle of the
+score matrix in 64 x 2048 tiles (``S = Z_I Z_J^T`` by a matrix product, ``h``/``h'`` in vector
+lanes while the tile is in cache, ``grad_I += 2 h'(S) Z_J`` and ``grad_J += 2 h'(S)^T Z_I``):
+time O(n^2 d / 2), memory O(n d x threads). The total is summed over fixed row blocks in order, so it
+does not depend on the thread count; the gradient does, to rounding (per-thread buffers for the
+mirrored side, BLAS products). The torch block products of
 :func:`dglclust.nn.recon.pairwise_sum` are the reference and the fallback (CUDA, other dtypes,
-``DGLCLUST_NO_EXT=1``).
+``DGLCLUST_NO_EXT=1``, and extensions built without AVX2/AVX-512: ``_ext.cpu_simd()``).
 """
 from __future__ import annotations
 

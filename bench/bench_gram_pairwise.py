@@ -17,16 +17,13 @@ Medians over repeats, contenders interleaved in rotating order; ``os.getloadavg(
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import shlex
-import statistics
 import sys
-import time
 
 import torch
 
-from bench_student_t import machine
+from bench_student_t import interleaved_medians, machine
 from dglclust.nn import recon
 from dglclust.utils import atomic_write
 
@@ -54,15 +51,7 @@ def time_case(n, d, kind, repeats):
         grads[name] = z.grad.clone()
     rel = abs(losses["kernel"] - losses["blocks"]) / abs(losses["blocks"])
     grel = float((grads["kernel"] - grads["blocks"]).abs().max() / grads["blocks"].abs().max())
-    times = {name: [] for name in CONTENDERS}
-    names = list(CONTENDERS)
-    for r in range(repeats):
-        for name in names[r % len(names):] + names[:r % len(names)]:
-            gc.collect()
-            t0 = time.perf_counter()
-            step(name, z, kind)
-            times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(v) for name, v in times.items()}, rel, grel
+    return interleaved_medians(list(CONTENDERS), lambda name: step(name, z, kind), repeats), rel, grel
 
 
 def main(argv=None):

@@ -76,15 +76,24 @@ def time_case(n, k, d, repeats):
         z.grad = mu.grad = None
         losses[name] = STEPS[name](z, mu).item()
     rel = max(abs(losses[name] - losses["naive"]) for name in names) / abs(losses["naive"])
+    def run(name):
+        z.grad = mu.grad = None
+        STEPS[name](z, mu)
+
+    return interleaved_medians(names, run, repeats), rel
+
+
+def interleaved_medians(names, run, repeats):
+    """Median seconds of ``run(name)`` per contender over ``repeats`` rounds, the contenders
+    interleaved in rotating order (a disturbance hits them alike); ``gc.collect()`` before each."""
     times = {name: [] for name in names}
     for r in range(repeats):
         for name in names[r % len(names):] + names[:r % len(names)]:
-            z.grad = mu.grad = None
             gc.collect()
             t0 = time.perf_counter()
-            STEPS[name](z, mu)
+            run(name)
             times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(v) for name, v in times.items()}, rel
+    return {name: statistics.median(v) for name, v in times.items()}
 
 
 def machine():

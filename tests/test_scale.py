@@ -100,7 +100,7 @@ def test_resolve_batching_rules():
     ({"batch_size": 0}, "DEC: batch_size=0 is invalid; batch_size must be None or an int >= 1"),
     ({"batch_size": -5}, "DEC: batch_size=-5 is invalid; batch_size must be None or an int >= 1"),
     ({"minibatch": "yes"}, "DEC: minibatch='yes' is invalid; minibatch must be 'auto' or true or false"),
-    ({"batch_lr": "x"}, "DEC: batch_lr='x' is invalid; batch_lr must be one of 'epoch', 'step'"),
+    ({"batch_lr": "x"}, "DEC: batch_lr='x' is invalid; batch_lr must be one of 'epoch', 'step', 'accumulate'"),
     ({"batch_order": "pages"},
      "DEC: batch_order='pages' is invalid; batch_order must be one of 'random', 'rows'"),
 ])
@@ -166,14 +166,19 @@ def test_pretraining_in_runs_of_rows_is_cached_apart(tmp_path, monkeypatch):
 
 def test_batch_learning_rate_is_split_over_an_epoch():
     """batch_lr: epoch divides lr by the optimizer steps of one epoch (one rank's share); step
-    keeps it; a full-batch trainer ignores lr_scale."""
+    keeps it; accumulate keeps it and takes one step per epoch; a full-batch trainer ignores
+    lr_scale."""
     from dglclust.cluster.base import BaseClusterer
     from dglclust.train import SelfTrainer
 
-    scale = BaseClusterer._batch_lr_scale
+    def scale(n, bs, params):
+        return BaseClusterer._batch_step(n, bs, params)["lr_scale"]
+
     assert scale(3025, 256, {}) == 1 / 12 and scale(3025, 256, {"batch_lr": "epoch"}) == 1 / 12
     assert scale(3025, 256, {"batch_lr": "step"}) == 1.0
     assert scale(100, 4096, {}) == 1.0  # one batch: the full-batch step
+    assert BaseClusterer._batch_step(3025, 256, {"batch_lr": "accumulate"}) == {"lr_scale": 1.0, "accumulate": True}
+    assert not BaseClusterer._batch_step(3025, 256, {"batch_lr": "step"})["accumulate"]
     with pytest.raises(ValueError, match="batch_lr='x' is invalid"):
         scale(10, 2, {"batch_lr": "x"})
     w = [torch.nn.Parameter(torch.zeros(2))]
@@ -183,6 +188,45 @@ def test_batch_learning_rate_is_split_over_an_epoch():
     assert SelfTrainer(w, **args, lr_scale=0.25).optimizer.param_groups[0]["lr"] == 1e-3
     with pytest.raises(ValueError, match="lr_scale must be > 0"):
         SelfTrainer(w, **args, lr_scale=0.0)
+
+
+def test_accumulated_batches_take_the_full_batch_step():
+    """SelfTrainer(accumulate=True): the batches' gradients, each batch's mean loss weighted by its
+    share of the rows, summed into one step per epoch: the full-batch step of a loss that is a
+    mean over rows, to rounding (uneven batches: 10 rows in 4 + 4 + 2)."""
+    from dglclust.train import SelfTrainer
+
+    g = torch.Generator().manual_seed(0)
+    x, t = torch.randn(10, 3, generator=g), torch.randn(10, 2, generator=g)
+    w0 = torch.randn(3, 2, generator=g)
+    perm = torch.randperm(10, generator=g)
+
+    def train(batched):
+        w = torch.nn.Parameter(w0.clone())
+        fwd = (lambda idx=None: {"y": x @ w if idx is None else x[idx] @ w})
+        loss = (lambda out, p, idx=None: (((out["y"] - (t if idx is None else t[idx])) ** 2).mean(), {}))
+        args = dict(forward=fwd, loss_fn=loss, predict=lambda out: np.zeros(10, dtype=int), epochs=5,
+                    lr=0.1, target_fn=lambda out: torch.zeros(10, 1))
+        if batched:
+            args.update(batches=lambda e: [perm[:4], perm[4:8], perm[8:]], full_forward=fwd, accumulate=True)
+        SelfTrainer([w], **args).run()
+        return w.detach()
+
+    full, acc = train(False), train(True)
+    assert not torch.equal(full, w0)
+    torch.testing.assert_close(acc, full, rtol=1e-5, atol=1e-6)
+
+
+def test_idec_accumulated_minibatch_follows_full_batch(digits_graph):
+    """batch_lr=accumulate: 256-node batches (8 per epoch) take IDEC's full-batch steps."""
+    kw = dict(n_clusters=10, random_state=0, verbose=False, epochs=15, pretrain_restarts=1)
+    full = IDEC(**kw).fit(digits_graph)
+    mini = IDEC(**kw, minibatch=True, batch_size=256, batch_lr="accumulate").fit(digits_graph)
+    assert full.batch_size_ is None and mini.batch_size_ == 256
+    assert evaluate(full.labels_, mini.labels_)["ari"] > 0.99
+    lf = [r["kl"] for r in full.history_[:-1]]
+    lm = [r["kl"] for r in mini.history_[:-1]]
+    np.testing.assert_allclose(lm, lf, rtol=2e-3, atol=1e-6)
 
 
 def test_minibatch_with_one_batch_equals_full_batch(digits_graph):
@@ -479,6 +523,26 @@ def test_two_process_fit_writes_the_result_once(tmp_path, model, extra):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one.json", "one.labels.csv", "two.json",
                                                           "two.labels.csv"]
     assert r2["batch_size"] == 256 and abs(r2["metrics"]["nmi"] - r1["metrics"]["nmi"]) < 5.0
+
+
+def test_two_process_accumulated_steps_equal_one_process(tmp_path):
+    """batch_lr=accumulate under DDP: each rank sums the gradients of its share of the batches and
+    the ranks' average is scaled back to the sum, so two processes take one process's steps (to
+    rounding) and end with its labels."""
+    import json
+
+    common = ["fit", "--model", "dec", "--dataset", "digits", "--quiet", "--set", "epochs=8",
+              "--set", "pretrain_restarts=1", "--set", "batch_size=256", "--set", "batch_lr=accumulate"]
+    two = _cli(*common, "--nproc", "2", "--out", str(tmp_path / "two.json"))
+    assert two.returncode == 0, two.stderr[-2000:]
+    one = _cli(*common, "--out", str(tmp_path / "one.json"))
+    assert one.returncode == 0, one.stderr[-2000:]
+    l2 = np.loadtxt(tmp_path / "two.labels.csv", delimiter=",", skiprows=1, dtype=int)
+    l1 = np.loadtxt(tmp_path / "one.labels.csv", delimiter=",", skiprows=1, dtype=int)
+    assert evaluate(l1[:, -1], l2[:, -1])["ari"] > 0.99
+    r2 = json.loads((tmp_path / "two.json").read_text())
+    r1 = json.loads((tmp_path / "one.json").read_text())
+    assert abs(r2["metrics"]["nmi"] - r1["metrics"]["nmi"]) < 0.5
 
 
 def test_multi_process_errors():

@@ -576,8 +576,7 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
                 return dist.gather_rows(
                     full_forward_rows, n,
                     lambda fn, lo, hi: chunked(fn, hi, dev, keys=_FULL_PASS_KEYS, start=lo))
-        return {"batches": batches, "lr_scale": self._batch_lr_scale(n, bs, params),
-                "full_forward": full_forward}
+        return {"batches": batches, **self._batch_step(n, bs, params), "full_forward": full_forward}
 
     def _sampled_pairs(self, n, params):
         """Pairs sampled per step for an all-pairs reconstruction term in mini-batch mode
@@ -647,32 +646,40 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
             self.history_gb_ = round(history.nbytes / 2**30, 3)
             return out
 
-        return ({"batches": batches, "full_forward": full_forward,
-                 "lr_scale": self._batch_lr_scale(n, bs, params)},
+        return ({"batches": batches, "full_forward": full_forward, **self._batch_step(n, bs, params)},
                 lambda idx: forward(history.view(idx), idx))
 
     @staticmethod
-    def _batch_lr_scale(n, batch_size, params) -> float:
-        """Factor on ``lr`` for each step of a mini-batch self-training epoch: ``batch_lr:
-        epoch`` (the default) reads ``lr`` as the step of a whole epoch, so each of the epoch's
-        ``s`` optimizer steps uses ``lr / s`` and an epoch moves the weights about as far as one
-        full-batch step does (measured: DEC on ACM with 256-node batches ends 2.1 ACC under
-        full-batch with ``step``, within 0.4 with ``epoch``; docs/scale.md); ``batch_lr: step``
-        uses ``lr`` for every step. ``s`` counts the steps of one rank (the ranks average their
-        gradients before each step)."""
+    def _batch_step(n, batch_size, params) -> dict:
+        """How a mini-batch self-training epoch steps, from ``batch_lr`` (the SelfTrainer
+        arguments ``lr_scale`` and ``accumulate``):
+
+        * ``epoch`` (the default) reads ``lr`` as the step of a whole epoch, so each of the
+          epoch's ``s`` optimizer steps uses ``lr / s`` and an epoch moves the weights about as far
+          as one full-batch step does (measured: DEC on ACM with 256-node batches ends 2.1 ACC
+          under full-batch with ``step``, within 0.4 with ``epoch``; docs/scale.md);
+        * ``step`` uses ``lr`` for every batch step;
+        * ``accumulate`` sums the gradients of the epoch's batches (each batch's mean loss weighted
+          by its share of the nodes) and takes one step of ``lr``: the full-batch recipe's steps in
+          mini-batch memory. For models whose loss is a mean over nodes of per-node terms (DEC,
+          IDEC) that step is the full-batch step, to rounding; for the GCN models (SDCN, AGCN) the
+          gradient through out-of-batch neighbours, read from the history, is left out.
+
+        ``s`` counts the steps of one rank (the ranks average their gradients before each step)."""
         import math
 
         from ..train import distributed as dist
 
         mode = params.get("batch_lr", "epoch")
-        if mode not in ("epoch", "step"):
+        if mode not in ("epoch", "step", "accumulate"):
             raise ValueError(f"batch_lr={mode!r} is invalid; use 'epoch' (lr is the step of a "
-                             "whole epoch, split over its mini-batch steps) or 'step' (lr for "
-                             "every mini-batch step)")
-        if mode == "step":
-            return 1.0
+                             "whole epoch, split over its mini-batch steps), 'step' (lr for "
+                             "every mini-batch step) or 'accumulate' (one step of lr per epoch "
+                             "on the gradients of all its batches)")
+        if mode != "epoch":
+            return {"lr_scale": 1.0, "accumulate": mode == "accumulate"}
         steps = math.ceil(math.ceil(n / batch_size) / dist.world_size())
-        return 1.0 / max(steps, 1)
+        return {"lr_scale": 1.0 / max(steps, 1), "accumulate": False}
 
     @staticmethod
     def _rows(fn, n):

@@ -120,7 +120,7 @@ RULES = {
     "eval_every": POS_INT,
     "batch_size": NONE | POS_INT,
     "minibatch": Const("auto") | BOOL,
-    "batch_lr": Choice("epoch", "step"),
+    "batch_lr": Choice("epoch", "step", "accumulate"),
     "batch_order": Choice("random", "rows"),
     "precision": Choice("auto", "fp32", "bf16"),
     "stop": Choice("fixed", "labels"),

@@ -16,11 +16,15 @@ an epoch starts with a forward-only full pass (``full_forward()``, chunked by th
 refreshes P when due and gives the epoch's labels for the history and the stop rule; then one
 optimizer step per batch of ``batches(epoch)`` on ``loss_fn(forward(idx), P[idx], idx)``, each
 with the learning rate ``lr * lr_scale`` (the estimators pass ``1 / steps per epoch`` by default,
-``batch_lr: epoch``, so an epoch moves as far as one full-batch step). The
+``batch_lr: epoch``, so an epoch moves as far as one full-batch step). With ``accumulate`` the
+epoch takes one step of ``lr * lr_scale`` on the sum of its batches' gradients, each batch's loss
+weighted by its share of the nodes (``batch size / n``, n the rows of P): for a loss that is a mean
+over nodes of per-node terms, the full-batch gradient (``batch_lr: accumulate``). The
 history row of epoch ``e`` holds the labels before the epoch's steps and the mean batch loss of its
 steps (absent for an epoch the stop rule ended before its steps). In a multi-process fit
 (:mod:`dglclust.train.distributed`) each rank steps on its share of the batches and the gradients
-are averaged over the ranks before every step.
+are averaged over the ranks before every step (with ``accumulate``: before the epoch's one step,
+the weights scaled by the number of ranks so that the average is the sum over all batches).
 """
 from __future__ import annotations
 
@@ -77,7 +81,7 @@ class SelfTrainer:
                  weight_decay: float = 0.0, y_true=None, eval_every: int = 1, verbose: bool = False,
                  desc: str = "train", optimizer=None, stop: str = "fixed", tol: float = 1e-3,
                  patience: int = 1, min_epochs: int = 0, batches: Callable | None = None,
-                 full_forward: Callable | None = None, lr_scale: float = 1.0):
+                 full_forward: Callable | None = None, lr_scale: float = 1.0, accumulate: bool = False):
         if stop not in ("fixed", "labels"):
             raise ValueError(f"stop must be 'fixed' or 'labels', got {stop!r}")
         if not 0.0 <= tol <= 1.0 or patience < 1 or min_epochs < 0:
@@ -104,6 +108,7 @@ class SelfTrainer:
         if (batches is None) != (full_forward is None):
             raise ValueError("mini-batch training needs both batches(epoch) and full_forward()")
         self.batches, self.full_forward = batches, full_forward
+        self.accumulate = bool(accumulate)
         self.history: list[dict] = []
         self.stopped_epoch: int | None = None
         self._prev_labels = None
@@ -207,21 +212,30 @@ class SelfTrainer:
                     row.update(evaluate(self.y_true, self._prev_labels))
                 break
             total, count, sums = 0.0, 0, {}
+            if self.accumulate:
+                self.optimizer.zero_grad(set_to_none=True)
+                share = dist.world_size() / p.shape[0]  # the ranks' average of the sums is the sum
             for idx in self.batches(epoch):
                 loss, parts = self.loss_fn(self.forward(idx), p[idx], idx)
                 if not torch.isfinite(loss):
                     raise FloatingPointError(f"{self.desc}: loss became {loss.item()} at epoch "
                                              f"{epoch}; lower the learning rate or check the input "
                                              "features")
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                dist.average_gradients(params)
-                self.optimizer.step()
                 b = int(idx.numel())
+                if self.accumulate:
+                    (loss * (b * share)).backward()
+                else:
+                    self.optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    dist.average_gradients(params)
+                    self.optimizer.step()
                 total += loss.item() * b
                 count += b
                 for k, v in (parts or {}).items():
                     sums[k] = sums.get(k, 0.0) + float(v) * b
+            if self.accumulate:
+                dist.average_gradients(params)
+                self.optimizer.step()
             row["loss"] = total / max(count, 1)
             row.update({k: v / max(count, 1) for k, v in sums.items()})
             if self.verbose and "acc" in row:

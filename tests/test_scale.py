@@ -190,12 +190,21 @@ def test_batch_learning_rate_is_split_over_an_epoch():
         SelfTrainer(w, **args, lr_scale=0.0)
 
 
-def test_accumulated_batches_take_the_full_batch_step():
+@pytest.mark.parametrize("opt, ranks", [("adam", 1), ("sgd", 1), ("sgd", 2)])
+def test_accumulated_batches_take_the_full_batch_step(monkeypatch, opt, ranks):
     """SelfTrainer(accumulate=True): the batches' gradients, each batch's mean loss weighted by its
     share of the rows, summed into one step per epoch: the full-batch step of a loss that is a
-    mean over rows, to rounding (uneven batches: 10 rows in 4 + 4 + 2)."""
+    mean over rows, to rounding (uneven batches: 10 rows in 4 + 4 + 2). SGD checks the gradient's
+    scale too (Adam ignores a common factor); ``ranks=2`` simulates the DDP average (one process
+    holding every batch, the all-reduce's division by 2) that the weights scale back to the sum."""
     from dglclust.train import SelfTrainer
+    from dglclust.train import distributed as dist
 
+    if ranks > 1:
+        monkeypatch.setattr(dist, "world_size", lambda: ranks)
+        monkeypatch.setattr(dist, "average_gradients",
+                            lambda params: [q.grad.div_(ranks) for q in params if q.grad is not None])
+        monkeypatch.setattr(dist, "broadcast", lambda tensors, src=0: None)
     g = torch.Generator().manual_seed(0)
     x, t = torch.randn(10, 3, generator=g), torch.randn(10, 2, generator=g)
     w0 = torch.randn(3, 2, generator=g)
@@ -207,6 +216,8 @@ def test_accumulated_batches_take_the_full_batch_step():
         loss = (lambda out, p, idx=None: (((out["y"] - (t if idx is None else t[idx])) ** 2).mean(), {}))
         args = dict(forward=fwd, loss_fn=loss, predict=lambda out: np.zeros(10, dtype=int), epochs=5,
                     lr=0.1, target_fn=lambda out: torch.zeros(10, 1))
+        if opt == "sgd":
+            args["optimizer"] = torch.optim.SGD([w], lr=0.1)
         if batched:
             args.update(batches=lambda e: [perm[:4], perm[4:8], perm[8:]], full_forward=fwd, accumulate=True)
         SelfTrainer([w], **args).run()
@@ -528,7 +539,7 @@ def test_two_process_fit_writes_the_result_once(tmp_path, model, extra):
 def test_two_process_accumulated_steps_equal_one_process(tmp_path):
     """batch_lr=accumulate under DDP: each rank sums the gradients of its share of the batches and
     the ranks' average is scaled back to the sum, so two processes take one process's steps (to
-    rounding) and end with its labels."""
+    rounding) and end with its labels (Adam ignores the scale: that is checked with SGD above)."""
     import json
 
     common = ["fit", "--model", "dec", "--dataset", "digits", "--quiet", "--set", "epochs=8",
